@@ -1,0 +1,104 @@
+/* The config file: YAML read with libyaml into a typed schema.
+ *
+ * Every field is checked on load; a problem gives SL_ECONFIG and a one-line message
+ * "file:line:col: key.path: message", e.g.
+ *   fsdd.yaml:7:5: data.smaple_rate: unknown key (did you mean 'sample_rate'?)
+ *   fsdd.yaml:9:13: data.duration: must not be negative (got -1s)
+ *   fsdd.yaml:4:9: data.sample_rate: expected a number, got 'fast'
+ * Values understand units: durations "1.0s", "500ms", "2min", "1h" (a bare number is seconds),
+ * sizes "64KiB", "1MiB", "2MB", "100kB" (a bare number is bytes). Every scalar first has
+ * ${VAR} and ${VAR:-default} expanded from the environment (an unset variable without a default is
+ * an error). Relative paths are taken relative to the config file's folder and stored absolute.
+ * The schema is one table per section (src/io/config.c); a later step adds its section there.
+ * sl_config_write prints the resolved config: every field, defaults included, paths absolute. */
+#ifndef SIGLOOP_CONFIG_H
+#define SIGLOOP_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sigloop/base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SL_PATH_MAX 4096
+#define SL_NAME_MAX 256
+
+/* A list of strings, owned by the config. */
+typedef struct {
+    char **items;
+    size_t n;
+} sl_strlist;
+
+typedef enum { SL_LABELS_PATTERN = 0, SL_LABELS_FOLDER, SL_LABELS_CSV } sl_label_source;
+typedef enum { SL_SPLIT_GROUPS = 0, SL_SPLIT_HASH, SL_SPLIT_FIELD, SL_SPLIT_FILE } sl_split_by;
+
+typedef struct {
+    sl_split_by by;           /* by: groups | hash | field | file. When the key is absent it is
+                                 inferred: test_groups given -> groups, field given -> field,
+                                 else hash. */
+    sl_strlist test_groups;   /* by groups: these groups are the test split */
+    double test_fraction;     /* by hash/file: share of groups (files) in test, [0, 1); 0.2 */
+    char field[SL_NAME_MAX];  /* by field: a manifest field, e.g. "take" */
+    double test_range[2];     /* by field: numeric field values in [lo, hi] are test; [lo, hi]
+                                 with lo <= hi. has_test_range says whether it was given */
+    int has_test_range;
+    char test_pattern[SL_NAME_MAX]; /* by field: or values matching this glob (fnmatch) are test */
+    double val_fraction;      /* share of the training groups held out for validation, by group
+                                 hash, [0, 1); 0.1 */
+    uint64_t seed;            /* seed of the group hash; 0 */
+} sl_split_config;
+
+typedef struct {
+    char root[SL_PATH_MAX];   /* the recordings' folder (required), absolute after load */
+    sl_label_source label_from; /* label_from: pattern | folder | csv; default pattern */
+    char pattern[SL_NAME_MAX]; /* file-name pattern, default "{label}_{group}_{take}.wav" */
+    char csv[SL_PATH_MAX];    /* label_from csv: a list with columns path,label[,group,...] */
+    sl_strlist extensions;    /* file types scanned; default [wav, flac, ogg, csv] */
+    double sample_rate;       /* Hz, (0, 384000]; default 16000 */
+    double duration;          /* seconds each example is padded or cropped to; 0 keeps lengths */
+    int channel;              /* -1 (key "mix"): mix to mono; k >= 0: use channel k; default -1 */
+    double clip_fraction;     /* a file is clipped when at least this share of its samples is
+                                 at full scale, [0, 1]; default 0.001 */
+    double silence_dbfs;      /* a file is silent when its RMS is below this, dBFS; default -60 */
+    sl_split_config split;
+} sl_data_config;
+
+typedef struct {
+    char path[SL_PATH_MAX];   /* the config file as given ("<string>" when parsed from memory) */
+    char dir[SL_PATH_MAX];    /* the folder relative paths are resolved against (absolute) */
+    char name[SL_NAME_MAX];   /* name: a run name; default: the config file's stem */
+    sl_data_config data;
+} sl_config;
+
+/* Sets every field to its default (lists empty or at their default items). */
+void sl_config_defaults(sl_config *cfg);
+
+/* Loads and checks a config file. overrides are "key.path=value" strings applied after the file,
+ * with the same checks (errors name "--set key.path"). On error the config is freed and zeroed. */
+sl_status sl_config_load(sl_config *cfg, const char *path, const char *const *overrides,
+                         size_t n_overrides);
+
+/* The same from a string; name is used in messages, dir resolves relative paths. */
+sl_status sl_config_parse(sl_config *cfg, const char *text, size_t len, const char *name,
+                          const char *dir, const char *const *overrides, size_t n_overrides);
+
+void sl_config_free(sl_config *cfg); /* frees the lists; NULL-safe */
+
+/* Prints the resolved config as YAML (every field, defaults included). */
+sl_status sl_config_write(const sl_config *cfg, FILE *out);
+/* The same into a file, atomically. */
+sl_status sl_config_save(const sl_config *cfg, const char *path);
+
+/* Unit parsers, shared with the command line. Each returns SL_EARG with a message naming text. */
+sl_status sl_parse_duration(const char *text, double *seconds); /* "1.5s" "500ms" "2min" "1h" "0.5" */
+sl_status sl_parse_size(const char *text, uint64_t *bytes);     /* "64KiB" "1MiB" "2MB" "100kB" "512" */
+/* Expands ${VAR} and ${VAR:-default}; "$$" is a literal "$". */
+sl_status sl_expand_env(const char *text, char *out, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,139 @@
+/* Philox4x32-10 (Salmon, Moraes, Dror, Shaw: "Parallel random numbers: as easy as 1, 2, 3",
+ * SC'11) and SipHash-2-4. No state is hidden: a draw is a pure function of key and counter. */
+#include "sigloop/rng.h"
+
+#include <math.h>
+
+#define PHILOX_M0 0xD2511F53u
+#define PHILOX_M1 0xCD9E8D57u
+#define PHILOX_W0 0x9E3779B9u
+#define PHILOX_W1 0xBB67AE85u
+
+void sl_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4])
+{
+    uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3];
+    uint32_t k0 = key[0], k1 = key[1];
+    for (int r = 0; r < 10; r++) {
+        uint64_t p0 = (uint64_t)PHILOX_M0 * c0;
+        uint64_t p1 = (uint64_t)PHILOX_M1 * c2;
+        uint32_t hi0 = (uint32_t)(p0 >> 32), lo0 = (uint32_t)p0;
+        uint32_t hi1 = (uint32_t)(p1 >> 32), lo1 = (uint32_t)p1;
+        c0 = hi1 ^ c1 ^ k0;
+        c1 = lo1;
+        c2 = hi0 ^ c3 ^ k1;
+        c3 = lo0;
+        k0 += PHILOX_W0;
+        k1 += PHILOX_W1;
+    }
+    out[0] = c0;
+    out[1] = c1;
+    out[2] = c2;
+    out[3] = c3;
+}
+
+sl_rng sl_rng_make(uint64_t seed, uint64_t stream)
+{
+    sl_rng r;
+    r.key[0] = (uint32_t)seed;
+    r.key[1] = (uint32_t)(seed >> 32);
+    r.ctr[0] = 0;
+    r.ctr[1] = 0;
+    r.ctr[2] = (uint32_t)stream;
+    r.ctr[3] = (uint32_t)(stream >> 32);
+    r.buf[0] = r.buf[1] = r.buf[2] = r.buf[3] = 0;
+    r.used = 4;
+    return r;
+}
+
+uint32_t sl_rng_u32(sl_rng *r)
+{
+    if (r->used == 4) {
+        sl_philox4x32_10(r->ctr, r->key, r->buf);
+        if (++r->ctr[0] == 0) ++r->ctr[1]; /* 2^64 blocks per stream */
+        r->used = 0;
+    }
+    return r->buf[r->used++];
+}
+
+uint64_t sl_rng_u64(sl_rng *r)
+{
+    uint64_t hi = sl_rng_u32(r);
+    return (hi << 32) | sl_rng_u32(r);
+}
+
+float sl_rng_uniform(sl_rng *r) { return (float)(sl_rng_u32(r) >> 8) * (1.0f / 16777216.0f); }
+
+double sl_rng_uniform_double(sl_rng *r)
+{
+    return (double)(sl_rng_u64(r) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+uint32_t sl_rng_below(sl_rng *r, uint32_t n)
+{
+    /* Lemire's multiply-and-reject: unbiased, one multiplication in the common case. */
+    uint64_t m = (uint64_t)sl_rng_u32(r) * n;
+    uint32_t low = (uint32_t)m;
+    if (low < n) {
+        uint32_t threshold = (uint32_t)(-n) % n;
+        while (low < threshold) {
+            m = (uint64_t)sl_rng_u32(r) * n;
+            low = (uint32_t)m;
+        }
+    }
+    return (uint32_t)(m >> 32);
+}
+
+double sl_rng_normal(sl_rng *r)
+{
+    /* Box-Muller; 1 - u keeps the logarithm's argument in (0, 1]. */
+    double u1 = 1.0 - sl_rng_uniform_double(r);
+    double u2 = sl_rng_uniform_double(r);
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586476925 * u2);
+}
+
+/* ---- SipHash-2-4 ---------------------------------------------------------------------------- */
+
+static uint64_t rotl64(uint64_t x, unsigned b) { return (x << b) | (x >> (64 - b)); }
+
+#define SIPROUND                                                          \
+    do {                                                                  \
+        v0 += v1; v1 = rotl64(v1, 13); v1 ^= v0; v0 = rotl64(v0, 32);     \
+        v2 += v3; v3 = rotl64(v3, 16); v3 ^= v2;                          \
+        v0 += v3; v3 = rotl64(v3, 21); v3 ^= v0;                          \
+        v2 += v1; v1 = rotl64(v1, 17); v1 ^= v2; v2 = rotl64(v2, 32);     \
+    } while (0)
+
+uint64_t sl_siphash24(uint64_t k0, uint64_t k1, const void *data, size_t len)
+{
+    const uint8_t *in = data;
+    uint64_t v0 = 0x736f6d6570736575ull ^ k0;
+    uint64_t v1 = 0x646f72616e646f6dull ^ k1;
+    uint64_t v2 = 0x6c7967656e657261ull ^ k0;
+    uint64_t v3 = 0x7465646279746573ull ^ k1;
+    size_t n = len & ~(size_t)7;
+    for (size_t i = 0; i < n; i += 8) {
+        uint64_t m = 0;
+        for (int j = 7; j >= 0; j--) m = (m << 8) | in[i + (size_t)j];
+        v3 ^= m;
+        SIPROUND;
+        SIPROUND;
+        v0 ^= m;
+    }
+    uint64_t b = (uint64_t)len << 56;
+    for (size_t j = 0; j < (len & 7); j++) b |= (uint64_t)in[n + j] << (8 * j);
+    v3 ^= b;
+    SIPROUND;
+    SIPROUND;
+    v0 ^= b;
+    v2 ^= 0xff;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+uint64_t sl_hash64(const void *data, size_t len, uint64_t seed)
+{
+    return sl_siphash24(seed, ~seed, data, len);
+}

@@ -1,0 +1,38 @@
+/* The command line: one file per subcommand, each thin (parse, call the library, print). */
+#ifndef SIGLOOP_CLI_H
+#define SIGLOOP_CLI_H
+
+#include <stdio.h>
+
+/* Exit statuses shared by every subcommand. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+#define CLI_MAX_SETS 64
+
+/* Options every config-reading subcommand takes. */
+typedef struct {
+    const char *config;               /* the positional CONFIG */
+    const char *out_dir;              /* -o DIR */
+    const char *sets[CLI_MAX_SETS];   /* --set key.path=value */
+    size_t n_sets;
+    int threads;                      /* --threads N (0: all cores) */
+    int quiet;                        /* --quiet */
+    int json;                         /* --json */
+} cli_common;
+
+/* Prints "sigloop: <message>" on stderr. */
+void cli_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* Parses the options of cli_common from argv[1..]; unknown options are usage errors.
+ * Returns CLI_OK, or CLI_USAGE after printing why. `help` is printed for -h/--help and then
+ * *done is set. */
+int cli_parse_common(int argc, char **argv, cli_common *c, const char *help, int *done);
+
+int cmd_data(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+#endif

@@ -1,0 +1,142 @@
+/* sigloop: the command-line front end. Dispatches to one file per subcommand. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const char usage[] =
+    "usage: sigloop COMMAND [ARGS]\n"
+    "\n"
+    "From recordings to a small, budget-checked model for a device.\n"
+    "\n"
+    "commands:\n"
+    "  data CONFIG      step 1: scan the recordings, validate them, split by group;\n"
+    "                   writes manifest.csv and data_report.txt\n"
+    "  info FILE...     what a recording holds (format, rate, length, level), or why it\n"
+    "                   cannot be read\n"
+    "  help [COMMAND]   this text, or a command's own help\n"
+    "  version          the version\n"
+    "\n"
+    "Run 'sigloop COMMAND --help' for a command's options.\n"
+    "Exit status: 0 success, 1 failure, 2 usage error.\n";
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("sigloop: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi) return 0;
+    *out = (int)v;
+    return 1;
+}
+
+int cli_parse_common(int argc, char **argv, cli_common *c, const char *help, int *done)
+{
+    memset(c, 0, sizeof *c);
+    *done = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(help, stdout);
+            *done = 1;
+            return CLI_OK;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            c->quiet = 1;
+        } else if (strcmp(a, "--json") == 0) {
+            c->json = 1;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0) {
+            if (!val) goto missing;
+            c->out_dir = val;
+            i++;
+        } else if (strcmp(a, "--set") == 0) {
+            if (!val) goto missing;
+            if (!strchr(val, '=')) {
+                cli_error("--set %s: expected key.path=value", val);
+                return CLI_USAGE;
+            }
+            if (c->n_sets == CLI_MAX_SETS) {
+                cli_error("--set: at most %d", CLI_MAX_SETS);
+                return CLI_USAGE;
+            }
+            c->sets[c->n_sets++] = val;
+            i++;
+        } else if (strcmp(a, "--threads") == 0 || strcmp(a, "-j") == 0) {
+            if (!val) goto missing;
+            if (!parse_int(val, 0, 1024, &c->threads)) {
+                cli_error("%s %s: expected a whole number in [0, 1024]", a, val);
+                return CLI_USAGE;
+            }
+            i++;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            cli_error("unknown option '%s' (see --help)", a);
+            return CLI_USAGE;
+        } else if (!c->config) {
+            c->config = a;
+        } else {
+            cli_error("unexpected argument '%s' (see --help)", a);
+            return CLI_USAGE;
+        }
+        continue;
+    missing:
+        cli_error("%s needs a value", a);
+        return CLI_USAGE;
+    }
+    if (!c->config) {
+        cli_error("missing CONFIG (see --help)");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"data", cmd_data},
+    {"info", cmd_info},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return CLI_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        if (argc > 2) {
+            for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+                if (strcmp(argv[2], commands[i].name) == 0) {
+                    char *args[] = {argv[2], "--help", NULL};
+                    return commands[i].run(2, args);
+                }
+            }
+            cli_error("no command '%s'", argv[2]);
+            return CLI_USAGE;
+        }
+        fputs(usage, stdout);
+        return CLI_OK;
+    }
+    if (strcmp(name, "version") == 0 || strcmp(name, "--version") == 0) {
+        printf("sigloop %s\n", SIGLOOP_VERSION);
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(name, commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    cli_error("no command '%s' (see 'sigloop help')", name);
+    return CLI_USAGE;
+}
