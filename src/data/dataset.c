@@ -522,6 +522,9 @@ static sl_status take_candidates(sl_dataset *ds, candidates *cs)
     for (size_t i = 0; i < cs->n; i++) {
         candidate *c = &cs->c[i];
         if (c->error) {
+            for (size_t j = 0; j < ds->n_fields; j++) free(c->fields[j]);
+            free(c->fields);
+            c->fields = NULL;
             sl_skipped *k = &ds->skipped[ds->n_skipped++];
             k->path = c->path;
             k->reason = c->error;
@@ -596,7 +599,7 @@ sl_status sl_dataset_build(sl_dataset **out, const sl_config *cfg, const sl_data
     } else {
         s = scan_dir(&st, "", 0);
         if (s == SL_OK) {
-            qsort(st.files.s, st.files.n, sizeof *st.files.s, cmp_str);
+            if (st.files.n) qsort(st.files.s, st.files.n, sizeof *st.files.s, cmp_str);
             s = label_by_name(&cs, cfg, &st.files);
         }
         for (size_t i = 0; s == SL_OK && i < st.bad.n; i++) {
@@ -605,7 +608,7 @@ sl_status sl_dataset_build(sl_dataset **out, const sl_config *cfg, const sl_data
         }
     }
     if (s) goto done;
-    qsort(cs.c, cs.n, sizeof *cs.c, cmp_candidate);
+    if (cs.n) qsort(cs.c, cs.n, sizeof *cs.c, cmp_candidate);
     ds->n_found = cs.n + cs.skipped.n;
     if (cs.n == 0) {
         s = sl_fail(SL_EARG, "%s: data.root: %s: no usable files (%zu found; %s)", cfg->path,
@@ -626,7 +629,7 @@ sl_status sl_dataset_build(sl_dataset **out, const sl_config *cfg, const sl_data
     progress = NULL;
 
     if ((s = take_candidates(ds, &cs)) != SL_OK) goto done;
-    qsort(ds->skipped, ds->n_skipped, sizeof *ds->skipped, cmp_skipped);
+    if (ds->n_skipped) qsort(ds->skipped, ds->n_skipped, sizeof *ds->skipped, cmp_skipped);
     if (ds->n == 0) {
         s = sl_fail(SL_EFORMAT, "%s: data.root: %s: none of the %zu files could be read (first: %s: %s)",
                     cfg->path, cfg->data.root, ds->n_found, ds->skipped[0].path, ds->skipped[0].reason);
