@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "sigloop/fileio.h"
 
 /* ---- CSV ------------------------------------------------------------------------------------ */
@@ -206,6 +208,32 @@ static const char *split_by_name(sl_split_by by)
     return "?";
 }
 
+/* path relative to the working folder when they share more than "/" ("../data/rec"), so the
+ * report reads the same on every machine that has the same layout; else path itself. */
+static void display_path(const char *path, char *out, size_t size)
+{
+    char cwd[SL_PATH_MAX];
+    snprintf(out, size, "%s", path);
+    if (path[0] != '/' || !getcwd(cwd, sizeof cwd)) return;
+    size_t common = 0, i = 0; /* length of the shared whole components */
+    for (;; i++) {
+        int end_p = path[i] == '\0' || path[i] == '/', end_c = cwd[i] == '\0' || cwd[i] == '/';
+        if (end_p && end_c) {
+            common = i;
+            if (path[i] == '\0' || cwd[i] == '\0') break;
+        } else if (path[i] != cwd[i]) {
+            break;
+        }
+    }
+    if (common == 0) return;
+    size_t k = 0, ups = 0;
+    for (const char *c = cwd + common; *c; c++) ups += *c == '/';
+    for (size_t u = 0; u < ups && k + 4 < size; u++) k += (size_t)snprintf(out + k, size - k, "../");
+    const char *rest = path[common] == '/' ? path + common + 1 : path + common;
+    snprintf(out + k, size > k ? size - k : 0, "%s", *rest ? rest : (k ? "" : "."));
+    if (k && !*rest) out[k - 1] = '\0'; /* "../.." rather than "../../" */
+}
+
 sl_status sl_dataset_report(const sl_dataset *ds, const sl_config *cfg, FILE *out)
 {
     size_t (*by_label)[SL_N_SPLITS] = calloc(ds->n_labels, sizeof *by_label);
@@ -229,7 +257,9 @@ sl_status sl_dataset_report(const sl_dataset *ds, const sl_config *cfg, FILE *ou
     }
     qsort(dur, ds->n, sizeof *dur, cmp_double);
 
-    fprintf(out, "data set %s: %s\n", cfg->name, cfg->data.root);
+    char root[SL_PATH_MAX];
+    display_path(cfg->data.root, root, sizeof root);
+    fprintf(out, "data set %s: %s\n", cfg->name, root);
     fprintf(out, "files: %zu found, %zu usable, %zu skipped\n", ds->n_found, ds->n, ds->n_skipped);
     fprintf(out, "classes: %zu   groups: %zu   split by %s", ds->n_labels, ds->n_groups,
             split_by_name(ds->split_by));
