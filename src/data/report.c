@@ -122,21 +122,35 @@ static double quantile(const double *sorted, size_t n, double q)
     return sorted[i] + (pos - (double)i) * (sorted[i + 1] - sorted[i]);
 }
 
-/* A table of counts: rows x splits, with totals. */
+#define REPORT_MAX_ROWS 60
+
+/* A table of counts: rows x splits, with totals. Past REPORT_MAX_ROWS rows (a data set with a
+ * group per file, say) the rest are summed in one line. */
 static void count_table(FILE *out, const char *title, char *const *names, size_t n_names,
                         const size_t (*counts)[SL_N_SPLITS])
 {
-    int w = (int)strlen(title);
-    for (size_t r = 0; r < n_names; r++)
+    int w = 12; /* room for "(NNNN more)" */
+    if ((int)strlen(title) > w) w = (int)strlen(title);
+    for (size_t r = 0; r < n_names && r < REPORT_MAX_ROWS; r++)
         if ((int)strlen(names[r]) > w) w = (int)strlen(names[r]);
     fprintf(out, "  %-*s %7s %7s %7s %7s\n", w, title, "train", "val", "test", "total");
-    size_t tot[SL_N_SPLITS + 1] = {0};
+    size_t tot[SL_N_SPLITS + 1] = {0}, rest[SL_N_SPLITS + 1] = {0};
     for (size_t r = 0; r < n_names; r++) {
         size_t sum = counts[r][0] + counts[r][1] + counts[r][2];
-        fprintf(out, "  %-*s %7zu %7zu %7zu %7zu\n", w, names[r], counts[r][0], counts[r][1],
-                counts[r][2], sum);
-        for (int s = 0; s < SL_N_SPLITS; s++) tot[s] += counts[r][s];
+        if (r < REPORT_MAX_ROWS)
+            fprintf(out, "  %-*s %7zu %7zu %7zu %7zu\n", w, names[r], counts[r][0], counts[r][1],
+                    counts[r][2], sum);
+        for (int s = 0; s < SL_N_SPLITS; s++) {
+            tot[s] += counts[r][s];
+            if (r >= REPORT_MAX_ROWS) rest[s] += counts[r][s];
+        }
         tot[SL_N_SPLITS] += sum;
+        if (r >= REPORT_MAX_ROWS) rest[SL_N_SPLITS] += sum;
+    }
+    if (n_names > REPORT_MAX_ROWS) {
+        char more[64];
+        snprintf(more, sizeof more, "(%zu more)", n_names - REPORT_MAX_ROWS);
+        fprintf(out, "  %-*s %7zu %7zu %7zu %7zu\n", w, more, rest[0], rest[1], rest[2], rest[3]);
     }
     fprintf(out, "  %-*s %7zu %7zu %7zu %7zu\n", w, "total", tot[0], tot[1], tot[2], tot[3]);
 }

@@ -549,7 +549,18 @@ static sl_status apply_override(load_ctx *c, sl_config *cfg, const char *ov)
     }
     yn_node *v = NULL;
     const char *val = eq + 1;
-    sl_status s = yn_parse(val, strlen(val), where, &v);
+    sl_status s = SL_OK;
+    if (f->type == F_STRLIST || f->type == F_RANGE || f->type == F_SECTION) {
+        s = yn_parse(val, strlen(val), where, &v); /* "[a, b]" */
+    } else { /* a single value is taken as written: "{label}_{group}.wav" is no YAML mapping */
+        v = calloc(1, sizeof *v);
+        if (v && !(v->value = strdup(val))) {
+            free(v);
+            v = NULL;
+        }
+        if (!v) s = sl_fail(SL_ENOMEM, "out of memory");
+        else v->kind = YN_SCALAR;
+    }
     if (s == SL_OK && !v) s = sl_fail(SL_ECONFIG, "%s: empty value", where);
     if (s == SL_OK) s = apply_field(c, f, base, v, where);
     yn_free(v);

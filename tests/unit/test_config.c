@@ -145,9 +145,10 @@ static void test_overrides(void **state)
     (void)state;
     sl_config c;
     const char *ov[] = {"data.sample_rate=16000", "data.split.test_groups=[a, b]", "name=other",
-                        "data.root=/elsewhere"};
+                        "data.root=/elsewhere", "data.pattern={label}_{_}_{group}.wav"};
     const char *text = "name: x\ndata:\n  root: r\n";
-    assert_int_equal(sl_config_parse(&c, text, strlen(text), "t.yaml", "/d", ov, 4), SL_OK);
+    assert_int_equal(sl_config_parse(&c, text, strlen(text), "t.yaml", "/d", ov, 5), SL_OK);
+    assert_string_equal(c.data.pattern, "{label}_{_}_{group}.wav");
     assert_true(c.data.sample_rate == 16000.0);
     assert_int_equal(c.data.split.test_groups.n, 2);
     assert_int_equal(c.data.split.by, SL_SPLIT_GROUPS);
