@@ -1,0 +1,348 @@
+/* The DSP front end against torchaudio fixtures (tests/fixtures/dsp), and by identities: FFT round
+ * trip and Parseval for every size 1..4096, streaming bit-identical to the whole signal, windows in
+ * closed form, bad parameters refused. Each comparison prints its error and its tolerance. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sigloop/audio.h"
+#include "sigloop/dsp.h"
+#include "sigloop/rng.h"
+
+static float *load_fixture(const char *name, size_t count)
+{
+    const char *dir = getenv("SIGLOOP_FIXTURES");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/dsp/%s", dir ? dir : "tests/fixtures", name);
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("cannot open fixture %s", path);
+    float *x = malloc(count * sizeof *x);
+    assert_non_null(x);
+    size_t got = fread(x, sizeof *x, count, f);
+    int extra = fgetc(f) != EOF;
+    fclose(f);
+    if (got != count || extra) fail_msg("%s: expected exactly %zu floats", path, count);
+    return x;
+}
+
+/* Compares and prints: "name: max |error| 3.1e-05 (tolerance 1e-03) at [row, col]". */
+static void compare(const char *name, const float *got, const float *want, size_t rows, size_t cols, double tol)
+{
+    double worst = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < rows * cols; i++) {
+        double e = fabs((double)got[i] - (double)want[i]);
+        if (!(e <= worst)) {
+            worst = e;
+            at = i;
+        }
+    }
+    printf("  %s: max |error| %.2e (tolerance %.0e) at [%zu, %zu]: got %.6f, want %.6f\n", name, worst, tol, at / cols,
+           at % cols, (double)got[at], (double)want[at]);
+    if (!(worst <= tol)) fail_msg("%s: error %g above tolerance %g", name, worst, tol);
+}
+
+/* FSDD 0_george_0.wav zero-padded at the end to 8,000 samples. */
+static float *george(void)
+{
+    const char *root = getenv("SIGLOOP_FSDD");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/recordings/0_george_0.wav", root ? root : "../shared/data/fsdd");
+    sl_audio_opts o = {.target_rate = 0, .channel = -1, .max_frames = 0};
+    sl_signal s;
+    if (sl_audio_read(path, &o, &s) != SL_OK) fail_msg("%s", sl_last_error());
+    float *x = calloc(8000, sizeof *x);
+    assert_non_null(x);
+    assert_true(s.n <= 8000);
+    memcpy(x, s.x, s.n * sizeof *x);
+    sl_signal_free(&s);
+    return x;
+}
+
+static float *run(const sl_features_params *p, const float *x, size_t n, size_t bands, size_t frames)
+{
+    sl_featurizer *fz;
+    if (sl_featurizer_new(&fz, p) != SL_OK) fail_msg("%s", sl_last_error());
+    assert_int_equal(sl_featurizer_bands(fz), bands);
+    assert_int_equal(sl_featurizer_frames(fz, n), frames);
+    float *out = malloc(bands * frames * sizeof *out);
+    assert_non_null(out);
+    if (sl_featurize(fz, x, n, out, NULL) != SL_OK) fail_msg("%s", sl_last_error());
+    sl_featurizer_free(fz);
+    return out;
+}
+
+static void test_filterbanks_and_dct(void **state)
+{
+    (void)state;
+    float *want = load_fixture("fb_htk.f32", 129 * 40), *got = malloc(129 * 40 * sizeof *got);
+    assert_int_equal(sl_mel_filterbank(129, 20, 4000, 40, 8000, SL_MEL_HTK, 0, got), SL_OK);
+    compare("mel filterbank, HTK", got, want, 129, 40, 1e-6);
+    free(want);
+    free(got);
+    want = load_fixture("fb_slaney.f32", 257 * 64);
+    got = malloc(257 * 64 * sizeof *got);
+    assert_int_equal(sl_mel_filterbank(257, 0, 8000, 64, 16000, SL_MEL_SLANEY, 1, got), SL_OK);
+    compare("mel filterbank, Slaney with norm", got, want, 257, 64, 1e-6);
+    free(want);
+    free(got);
+    want = load_fixture("dct_13_40.f32", 40 * 13);
+    got = malloc(40 * 13 * sizeof *got);
+    sl_dct_matrix(13, 40, got);
+    compare("DCT-II ortho", got, want, 40, 13, 1e-6);
+    free(want);
+    free(got);
+    /* scales are inverses */
+    for (double hz = 0; hz <= 16000; hz += 250) {
+        assert_true(fabs(sl_mel_to_hz(sl_hz_to_mel(hz, SL_MEL_HTK), SL_MEL_HTK) - hz) < 1e-6);
+        assert_true(fabs(sl_mel_to_hz(sl_hz_to_mel(hz, SL_MEL_SLANEY), SL_MEL_SLANEY) - hz) < 1e-6);
+    }
+}
+
+static void test_logmel_mfcc_deltas(void **state)
+{
+    (void)state;
+    float *x = george();
+    sl_features_params p;
+    sl_features_params_default(&p); /* the acceptance settings */
+    float *got = run(&p, x, 8000, 40, 98), *want = load_fixture("logmel_george0.f32", 40 * 98);
+    compare("log-mel (acceptance: 1e-3)", got, want, 40, 98, 1e-3);
+    free(got);
+    float *delta = load_fixture("delta_george0.f32", 40 * 98);
+    p.deltas = 1;
+    got = run(&p, x, 8000, 80, 98);
+    compare("log-mel again, with deltas", got, want, 40, 98, 1e-3);
+    compare("deltas", got + 40 * 98, delta, 40, 98, 1e-3);
+    free(got);
+    free(want);
+    free(delta);
+    p.deltas = 0;
+    p.type = SL_FEATURES_MFCC;
+    p.n_mfcc = 13;
+    got = run(&p, x, 8000, 13, 98);
+    want = load_fixture("mfcc_george0.f32", 13 * 98);
+    compare("MFCC (1e-3)", got, want, 13, 98, 1e-3);
+    free(got);
+    free(want);
+    free(x);
+}
+
+static void test_centered_db_and_spectrogram(void **state)
+{
+    (void)state;
+    float *x = george();
+    sl_features_params p;
+    sl_features_params_default(&p);
+    p.center = 1;
+    p.f_min = 0;
+    p.mel_scale = SL_MEL_SLANEY;
+    p.slaney_norm = 1;
+    p.log = SL_LOG_DB;
+    p.log_eps = 1e-10;
+    p.top_db = 80;
+    float *got = run(&p, x, 8000, 40, 101), *want = load_fixture("logmel_db_center_george0.f32", 40 * 101);
+    compare("log-mel dB, centred, Slaney (dB: 1e-2)", got, want, 40, 101, 1e-2);
+    free(got);
+    free(want);
+    sl_features_params_default(&p);
+    p.type = SL_FEATURES_SPECTROGRAM;
+    p.n_fft = 128;
+    p.win_length = 128;
+    p.hop_length = 64;
+    p.window = SL_WINDOW_HAMMING;
+    p.power = 1;
+    p.center = 1;
+    got = run(&p, x, 8000, 65, 126);
+    want = load_fixture("spec_hamming_george0.f32", 65 * 126);
+    compare("magnitude spectrogram, Hamming, centred", got, want, 65, 126, 1e-4);
+    free(got);
+    free(want);
+    free(x);
+}
+
+static void test_fft_identities(void **state)
+{
+    (void)state;
+    sl_rng r = sl_rng_make(3, 0);
+    float *x = malloc(4096 * sizeof *x), *X = malloc((4096 + 2) * sizeof *X), *y = malloc(4096 * sizeof *y);
+    assert_non_null(x);
+    assert_non_null(X);
+    assert_non_null(y);
+    double worst_rt = 0, worst_pv = 0;
+    for (size_t n = 1; n <= 4096; n++) {
+        sl_fft *f;
+        if (sl_fft_new(&f, n) != SL_OK) fail_msg("%s", sl_last_error());
+        double e_time = 0;
+        for (size_t i = 0; i < n; i++) {
+            x[i] = (float)(2.0 * sl_rng_uniform_double(&r) - 1.0);
+            e_time += (double)x[i] * x[i];
+        }
+        sl_fft_forward(f, x, X);
+        double e_freq = 0;
+        for (size_t k = 0; k <= n / 2; k++) {
+            double p = (double)X[2 * k] * X[2 * k] + (double)X[2 * k + 1] * X[2 * k + 1];
+            int twice = k != 0 && !(n % 2 == 0 && k == n / 2); /* bins with a mirror image */
+            e_freq += twice ? 2 * p : p;
+        }
+        e_freq /= (double)n;
+        double pv = fabs(e_freq - e_time) / e_time;
+        assert_int_equal(sl_fft_inverse(f, X, y), SL_OK);
+        double rt = 0;
+        for (size_t i = 0; i < n; i++) rt = fmax(rt, fabs((double)y[i] - x[i]));
+        worst_rt = fmax(worst_rt, rt);
+        worst_pv = fmax(worst_pv, pv);
+        sl_fft_free(f);
+    }
+    printf("  FFT sizes 1..4096: round trip max |error| %.2e (tolerance 1e-5), Parseval max relative error %.2e "
+           "(tolerance 1e-5)\n", worst_rt, worst_pv);
+    assert_true(worst_rt < 1e-5);
+    assert_true(worst_pv < 1e-5);
+    free(x);
+    free(X);
+    free(y);
+    sl_fft *f;
+    assert_int_equal(sl_fft_new(&f, 0), SL_EARG);
+}
+
+static void test_streaming_bit_identical(void **state)
+{
+    (void)state;
+    float *x = george();
+    sl_rng r = sl_rng_make(11, 0);
+    for (int variant = 0; variant < 4; variant++) {
+        sl_features_params p;
+        sl_features_params_default(&p);
+        if (variant == 1) p.type = SL_FEATURES_MFCC;
+        if (variant == 2) p.preemphasis = 0.97;
+        if (variant == 3) { /* hop longer than the window: samples between frames are skipped */
+            p.hop_length = 300;
+            p.preemphasis = 0.5;
+        }
+        sl_featurizer *fz;
+        assert_int_equal(sl_featurizer_new(&fz, &p), SL_OK);
+        size_t bands = sl_featurizer_bands(fz), frames = sl_featurizer_frames(fz, 8000);
+        float *whole = malloc(bands * frames * sizeof *whole);
+        assert_int_equal(sl_featurize(fz, x, 8000, whole, NULL), SL_OK);
+        for (int trial = 0; trial < 20; trial++) {
+            sl_stream *st;
+            assert_int_equal(sl_stream_new(&st, fz), SL_OK);
+            float *frames_out = malloc((frames + 1) * bands * sizeof *frames_out);
+            float *chunk_out = malloc((8000 / p.hop_length + 4) * bands * sizeof *chunk_out);
+            size_t done = 0, pos = 0;
+            while (pos < 8000) {
+                size_t len = 1 + sl_rng_below(&r, trial < 10 ? 7 : 900); /* tiny and large chunks */
+                if (len > 8000 - pos) len = 8000 - pos;
+                size_t got;
+                if (sl_stream_push(st, x + pos, len, chunk_out, 8000 / p.hop_length + 4, &got) != SL_OK)
+                    fail_msg("%s", sl_last_error());
+                assert_true(done + got <= frames);
+                memcpy(frames_out + done * bands, chunk_out, got * bands * sizeof *chunk_out);
+                done += got;
+                pos += len;
+            }
+            assert_int_equal(done, frames);
+            for (size_t t = 0; t < frames; t++)
+                for (size_t b = 0; b < bands; b++)
+                    if (memcmp(&frames_out[t * bands + b], &whole[b * frames + t], sizeof(float)) != 0)
+                        fail_msg("variant %d trial %d: frame %zu band %zu differs: %.9g vs %.9g", variant, trial, t, b,
+                                 (double)frames_out[t * bands + b], (double)whole[b * frames + t]);
+            free(frames_out);
+            free(chunk_out);
+            sl_stream_free(st);
+        }
+        free(whole);
+        sl_featurizer_free(fz);
+    }
+    free(x);
+}
+
+static void test_windows(void **state)
+{
+    (void)state;
+    float w[9];
+    assert_int_equal(sl_window(SL_WINDOW_HANN, 8, w), SL_OK);
+    assert_true(w[0] == 0.0f && fabsf(w[4] - 1.0f) < 1e-7f && fabsf(w[2] - 0.5f) < 1e-7f); /* periodic */
+    assert_int_equal(sl_window(SL_WINDOW_HANN_SYMMETRIC, 9, w), SL_OK);
+    assert_true(w[0] == 0.0f && w[8] == 0.0f && fabsf(w[4] - 1.0f) < 1e-7f);
+    assert_int_equal(sl_window(SL_WINDOW_HAMMING, 8, w), SL_OK);
+    assert_true(fabsf(w[0] - 0.08f) < 1e-7f && fabsf(w[4] - 1.0f) < 1e-7f);
+    assert_int_equal(sl_window(SL_WINDOW_BLACKMAN, 8, w), SL_OK);
+    assert_true(fabsf(w[0]) < 1e-7f && fabsf(w[4] - 1.0f) < 1e-6f);
+    assert_int_equal(sl_window(SL_WINDOW_RECTANGULAR, 8, w), SL_OK);
+    assert_true(w[7] == 1.0f);
+    assert_int_equal(sl_window(SL_WINDOW_HANN, 0, w), SL_EARG);
+}
+
+static void expect_bad(const sl_features_params *p, const char *msg)
+{
+    sl_featurizer *fz;
+    assert_int_equal(sl_featurizer_new(&fz, p), SL_EARG);
+    assert_null(fz);
+    if (!strstr(sl_last_error(), msg)) fail_msg("'%s' lacks '%s'", sl_last_error(), msg);
+}
+
+static void test_bad_parameters(void **state)
+{
+    (void)state;
+    sl_features_params p;
+    sl_features_params_default(&p);
+    p.win_length = 300;
+    expect_bad(&p, "win_length (300) must be in [1, n_fft = 256]");
+    sl_features_params_default(&p);
+    p.f_max = 5000;
+    expect_bad(&p, "f_max (5000 Hz) must be in (0, sample_rate / 2 = 4000 Hz]");
+    sl_features_params_default(&p);
+    p.n_mels = 200;
+    expect_bad(&p, "n_mels (200) must be in [1, n_fft / 2 + 1 = 129]");
+    sl_features_params_default(&p);
+    p.hop_length = 0;
+    expect_bad(&p, "hop_length must be at least 1");
+    sl_features_params_default(&p);
+    p.type = SL_FEATURES_MFCC;
+    p.n_mfcc = 41;
+    expect_bad(&p, "n_mfcc (41) must be in [1, n_mels = 40]");
+    sl_features_params_default(&p);
+    p.power = 3;
+    expect_bad(&p, "power must be 1 or 2");
+    sl_features_params_default(&p);
+    p.f_min = 4000;
+    expect_bad(&p, "f_min (4000 Hz) must be in [0, f_max)");
+
+    /* bad signals */
+    sl_features_params_default(&p);
+    sl_featurizer *fz;
+    assert_int_equal(sl_featurizer_new(&fz, &p), SL_OK);
+    float x[400] = {0}, out[40 * 3];
+    assert_int_equal(sl_featurize(fz, x, 0, out, NULL), SL_EARG);
+    assert_non_null(strstr(sl_last_error(), "empty signal"));
+    assert_int_equal(sl_featurize(fz, x, 150, out, NULL), SL_EARG);
+    assert_non_null(strstr(sl_last_error(), "150 samples is shorter than one frame (200)"));
+    x[123] = NAN;
+    assert_int_equal(sl_featurize(fz, x, 400, out, NULL), SL_EARG);
+    assert_non_null(strstr(sl_last_error(), "NaN or infinite sample at index 123"));
+    sl_featurizer_free(fz);
+    p.center = 1;
+    assert_int_equal(sl_featurizer_new(&fz, &p), SL_OK);
+    sl_stream *st;
+    assert_int_equal(sl_stream_new(&st, fz), SL_EARG);
+    assert_non_null(strstr(sl_last_error(), "center: false"));
+    sl_featurizer_free(fz);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_filterbanks_and_dct),     cmocka_unit_test(test_logmel_mfcc_deltas),
+        cmocka_unit_test(test_centered_db_and_spectrogram), cmocka_unit_test(test_fft_identities),
+        cmocka_unit_test(test_streaming_bit_identical), cmocka_unit_test(test_windows),
+        cmocka_unit_test(test_bad_parameters),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
