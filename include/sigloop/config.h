@@ -66,11 +66,35 @@ typedef struct {
     sl_split_config split;
 } sl_data_config;
 
+/* features: the DSP front end (see dsp.h for what each field does; names follow torchaudio). */
+typedef struct {
+    int type;                 /* type: logmel | mfcc | mel | spectrogram (sl_features_type) */
+    size_t n_fft;             /* [2, 65536]; 256 */
+    size_t win_length;        /* [1, n_fft]; 200 */
+    size_t hop_length;        /* >= 1; 80 */
+    int window;               /* window: hann | hann_symmetric | hamming | blackman | rectangular */
+    int center;               /* false: frame t covers [t hop, t hop + win_length) */
+    double preemphasis;       /* [0, 1); 0 (off) */
+    double power;             /* 1 (magnitude) or 2 (power); 2 */
+    size_t n_mels;            /* 40 */
+    double f_min;             /* Hz; 20 */
+    double f_max;             /* Hz; 0 means sample_rate / 2 */
+    int mel_scale;            /* mel_scale: htk | slaney */
+    int norm;                 /* norm: none | slaney (unit-area triangles) */
+    int log;                  /* log: natural (log(x + eps)) | db (10 log10(max(x, eps))) */
+    double eps;               /* 1e-6 */
+    double top_db;            /* db only; 0 = no floor */
+    size_t n_mfcc;            /* 13 */
+    double lifter;            /* 0 = none */
+    size_t deltas;            /* 0, 1 or 2 */
+} sl_features_config;
+
 typedef struct {
     char path[SL_PATH_MAX];   /* the config file as given ("<string>" when parsed from memory) */
     char dir[SL_PATH_MAX];    /* the folder relative paths are resolved against (absolute) */
     char name[SL_NAME_MAX];   /* name: a run name; default: the config file's stem */
     sl_data_config data;
+    sl_features_config features;
 } sl_config;
 
 /* Sets every field to its default (lists empty or at their default items). */

@@ -92,6 +92,11 @@ const char *sl_dataset_group(const sl_dataset *ds, size_t i);
  * files and config. */
 sl_status sl_dataset_write_manifest(const sl_dataset *ds, const char *path);
 
+/* Reads a manifest.csv written by sl_dataset_write_manifest back into a data set (no files are
+ * read; the root is cfg->data.root). Errors name the file and line: a missing column, a bad
+ * number, a bad split name, a malformed hash. */
+sl_status sl_dataset_read_manifest(sl_dataset **out, const char *path);
+
 /* The validation report as text: counts per class x split and per group x split, durations,
  * unreadable / resampled / clipped / silent / duplicate files (duplicates across splits flagged as
  * leakage), groups in more than one split, class imbalance. */

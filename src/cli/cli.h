@@ -34,5 +34,6 @@ int cli_parse_common(int argc, char **argv, cli_common *c, const char *help, int
 
 int cmd_data(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_features(int argc, char **argv);
 
 #endif

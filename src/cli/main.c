@@ -14,6 +14,8 @@ static const char usage[] =
     "commands:\n"
     "  data CONFIG      step 1: scan the recordings, validate them, split by group;\n"
     "                   writes manifest.csv and data_report.txt\n"
+    "  features CONFIG  step 8: the DSP front end (log-mel, MFCC, ...) of every example into a\n"
+    "                   memory-mapped cache, reused while files and settings are unchanged\n"
     "  info FILE...     what a recording holds (format, rate, length, level), or why it\n"
     "                   cannot be read\n"
     "  help [COMMAND]   this text, or a command's own help\n"
@@ -108,6 +110,7 @@ typedef struct {
 static const command commands[] = {
     {"data", cmd_data},
     {"info", cmd_info},
+    {"features", cmd_features},
 };
 
 int main(int argc, char **argv)

@@ -582,6 +582,12 @@ static sl_status distinct(const sl_dataset *ds, int groups, char ***out, size_t 
     return SL_OK;
 }
 
+sl_status sl_dataset_index_names(sl_dataset *ds)
+{
+    SL_TRY(distinct(ds, 0, &ds->labels, &ds->n_labels));
+    return distinct(ds, 1, &ds->groups, &ds->n_groups);
+}
+
 sl_status sl_dataset_build(sl_dataset **out, const sl_config *cfg, const sl_dataset_opts *opts)
 {
     *out = NULL;
@@ -635,8 +641,7 @@ sl_status sl_dataset_build(sl_dataset **out, const sl_config *cfg, const sl_data
                     cfg->path, cfg->data.root, ds->n_found, ds->skipped[0].path, ds->skipped[0].reason);
         goto done;
     }
-    if ((s = distinct(ds, 0, &ds->labels, &ds->n_labels)) != SL_OK) goto done;
-    if ((s = distinct(ds, 1, &ds->groups, &ds->n_groups)) != SL_OK) goto done;
+    if ((s = sl_dataset_index_names(ds)) != SL_OK) goto done;
     if ((s = sl_dataset_assign_splits(ds, cfg)) != SL_OK) goto done;
     s = sl_dataset_find_duplicates(ds);
 

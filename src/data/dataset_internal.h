@@ -29,6 +29,9 @@ struct sl_dataset {
 /* Index of s in the sorted array a (n items), or -1. */
 long sl_dataset_find_sorted(char *const *a, size_t n, const char *s);
 
+/* Fills the sorted distinct labels and groups from the entries. */
+sl_status sl_dataset_index_names(sl_dataset *ds);
+
 /* Assigns entry splits per cfg (split.c). Fails when a configured test group or field is absent. */
 sl_status sl_dataset_assign_splits(sl_dataset *ds, const sl_config *cfg);
 

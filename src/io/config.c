@@ -24,6 +24,8 @@
 
 typedef enum {
     F_STRING,   /* char[SL_NAME_MAX] */
+    F_COUNT,    /* size_t in [lo, hi] */
+    F_BOOL,     /* int 0/1 from true/false/yes/no */
     F_PATH,     /* char[SL_PATH_MAX], resolved against the config's folder */
     F_ENUM,     /* int, from names */
     F_FLOAT,    /* double in [lo, hi] (open ends by flags) */
@@ -86,10 +88,41 @@ static const field data_fields[] = {
 };
 static const section data_section = {data_fields, sizeof data_fields / sizeof *data_fields};
 
+static const char *const features_type_names[] = {"logmel", "mfcc", "mel", "spectrogram", NULL};
+static const char *const window_names[] = {"hann", "hann_symmetric", "hamming", "blackman", "rectangular", NULL};
+static const char *const mel_scale_names[] = {"htk", "slaney", NULL};
+static const char *const norm_names[] = {"none", "slaney", NULL};
+static const char *const log_names[] = {"natural", "db", NULL};
+
+#define FEAT(m) offsetof(sl_features_config, m)
+static const field features_fields[] = {
+    {"type", F_ENUM, FEAT(type), 0, 0, 0, 0, NULL, features_type_names, NULL, 0},
+    {"n_fft", F_COUNT, FEAT(n_fft), 2, 65536, 0, 0, NULL, NULL, NULL, 0},
+    {"win_length", F_COUNT, FEAT(win_length), 1, 65536, 0, 0, NULL, NULL, NULL, 0},
+    {"hop_length", F_COUNT, FEAT(hop_length), 1, 1 << 20, 0, 0, NULL, NULL, NULL, 0},
+    {"window", F_ENUM, FEAT(window), 0, 0, 0, 0, NULL, window_names, NULL, 0},
+    {"center", F_BOOL, FEAT(center), 0, 0, 0, 0, NULL, NULL, NULL, 0},
+    {"preemphasis", F_FLOAT, FEAT(preemphasis), 0, 1, 0, 1, NULL, NULL, NULL, 0},
+    {"power", F_FLOAT, FEAT(power), 1, 2, 0, 0, NULL, NULL, NULL, 0},
+    {"n_mels", F_COUNT, FEAT(n_mels), 1, 4096, 0, 0, NULL, NULL, NULL, 0},
+    {"f_min", F_FLOAT, FEAT(f_min), 0, 1e6, 0, 0, "Hz", NULL, NULL, 0},
+    {"f_max", F_FLOAT, FEAT(f_max), 0, 1e6, 0, 0, "Hz", NULL, NULL, 0},
+    {"mel_scale", F_ENUM, FEAT(mel_scale), 0, 0, 0, 0, NULL, mel_scale_names, NULL, 0},
+    {"norm", F_ENUM, FEAT(norm), 0, 0, 0, 0, NULL, norm_names, NULL, 0},
+    {"log", F_ENUM, FEAT(log), 0, 0, 0, 0, NULL, log_names, NULL, 0},
+    {"eps", F_FLOAT, FEAT(eps), 0, 1, 1, 0, NULL, NULL, NULL, 0},
+    {"top_db", F_FLOAT, FEAT(top_db), 0, 1000, 0, 0, "dB", NULL, NULL, 0},
+    {"n_mfcc", F_COUNT, FEAT(n_mfcc), 1, 4096, 0, 0, NULL, NULL, NULL, 0},
+    {"lifter", F_FLOAT, FEAT(lifter), 0, 1e6, 0, 0, NULL, NULL, NULL, 0},
+    {"deltas", F_COUNT, FEAT(deltas), 0, 2, 0, 0, NULL, NULL, NULL, 0},
+};
+static const section features_section = {features_fields, sizeof features_fields / sizeof *features_fields};
+
 #define TOP(m) offsetof(sl_config, m)
 static const field top_fields[] = {
     {"name", F_STRING, TOP(name), 0, 0, 0, 0, NULL, NULL, NULL, 0},
     {"data", F_SECTION, TOP(data), 0, 0, 0, 0, NULL, NULL, &data_section, 0},
+    {"features", F_SECTION, TOP(features), 0, 0, 0, 0, NULL, NULL, &features_section, 0},
 };
 static const section top_section = {top_fields, sizeof top_fields / sizeof *top_fields};
 
@@ -156,6 +189,26 @@ void sl_config_defaults(sl_config *cfg)
     d->split.test_fraction = 0.2;
     d->split.val_fraction = 0.1;
     d->split.seed = 0;
+    sl_features_config *f = &cfg->features;
+    f->type = 0; /* logmel */
+    f->n_fft = 256;
+    f->win_length = 200;
+    f->hop_length = 80;
+    f->window = 0; /* hann */
+    f->center = 0;
+    f->preemphasis = 0;
+    f->power = 2;
+    f->n_mels = 40;
+    f->f_min = 20;
+    f->f_max = 0;
+    f->mel_scale = 0; /* htk */
+    f->norm = 0;
+    f->log = 0; /* natural */
+    f->eps = 1e-6;
+    f->top_db = 0;
+    f->n_mfcc = 13;
+    f->lifter = 0;
+    f->deltas = 0;
 }
 
 /* ---- units ---------------------------------------------------------------------------------- */
@@ -455,6 +508,22 @@ static sl_status apply_field(load_ctx *c, const field *f, void *base, const yn_n
                 n += (size_t)snprintf(opts + n, n < sizeof opts ? sizeof opts - n : 0, "%s%s", i ? ", " : "", f->names[i]);
             return field_error(c, v, path, "'%s' is not one of: %s", text, opts);
         }
+    case F_COUNT: {
+        char *end;
+        errno = 0;
+        unsigned long long x = strtoull(text, &end, 10);
+        if (!*text || *end || errno == ERANGE || text[0] == '-' || text[0] == '+')
+            return field_error(c, v, path, "expected a whole number, got '%s'", text);
+        if ((double)x < f->lo || (double)x > f->hi)
+            return field_error(c, v, path, "must be in [%.0f, %.0f] (got %s)", f->lo, f->hi, text);
+        *(size_t *)p = (size_t)x;
+        return SL_OK;
+    }
+    case F_BOOL:
+        if (strcmp(text, "true") == 0 || strcmp(text, "yes") == 0) *(int *)p = 1;
+        else if (strcmp(text, "false") == 0 || strcmp(text, "no") == 0) *(int *)p = 0;
+        else return field_error(c, v, path, "expected true or false, got '%s'", text);
+        return SL_OK;
     case F_FLOAT: {
         double x;
         SL_TRY(to_double(c, v, path, text, &x));
@@ -584,6 +653,21 @@ static sl_status check_config(const load_ctx *c, sl_config *cfg)
     }
     if (sp->by == SL_SPLIT_GROUPS && !sp->test_groups.n)
         return sl_fail(SL_ECONFIG, "%s: data.split.test_groups: required when splitting by groups", n);
+    const sl_features_config *fc = &cfg->features;
+    if (fc->win_length > fc->n_fft)
+        return sl_fail(SL_ECONFIG, "%s: features.win_length: %zu is longer than n_fft (%zu)", n, fc->win_length, fc->n_fft);
+    if (fc->power != 1 && fc->power != 2) return sl_fail(SL_ECONFIG, "%s: features.power: must be 1 or 2", n);
+    double nyquist = d->sample_rate / 2;
+    if (fc->f_max > nyquist)
+        return sl_fail(SL_ECONFIG, "%s: features.f_max: %g Hz is above the Nyquist frequency of data.sample_rate (%g Hz)",
+                       n, fc->f_max, nyquist);
+    if (fc->f_min >= (fc->f_max > 0 ? fc->f_max : nyquist))
+        return sl_fail(SL_ECONFIG, "%s: features.f_min: %g Hz must be below f_max", n, fc->f_min);
+    if (fc->n_mels > fc->n_fft / 2 + 1)
+        return sl_fail(SL_ECONFIG, "%s: features.n_mels: %zu is more than the n_fft / 2 + 1 = %zu frequency bins", n,
+                       fc->n_mels, fc->n_fft / 2 + 1);
+    if (fc->type == 1 && fc->n_mfcc > fc->n_mels)
+        return sl_fail(SL_ECONFIG, "%s: features.n_mfcc: %zu is more than n_mels (%zu)", n, fc->n_mfcc, fc->n_mels);
     if (sp->by == SL_SPLIT_FIELD) {
         if (!*sp->field) return sl_fail(SL_ECONFIG, "%s: data.split.field: required when splitting by field", n);
         if (sp->has_test_range == (*sp->test_pattern != '\0'))
@@ -686,6 +770,12 @@ static void write_section(FILE *out, const section *sec, const void *base, int i
             break;
         case F_SEED:
             fprintf(out, " %llu", (unsigned long long)*(const uint64_t *)p);
+            break;
+        case F_COUNT:
+            fprintf(out, " %zu", *(const size_t *)p);
+            break;
+        case F_BOOL:
+            fputs(*(const int *)p ? " true" : " false", out);
             break;
         case F_CHANNEL:
             if (*(const int *)p < 0) fputs(" mix", out);

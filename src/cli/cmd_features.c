@@ -1,0 +1,120 @@
+/* sigloop features CONFIG: step 8's front end over the whole data set, into the feature cache. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "sigloop/config.h"
+#include "sigloop/dataset.h"
+#include "sigloop/features.h"
+#include "sigloop/fileio.h"
+
+static const char help[] =
+    "usage: sigloop features CONFIG [options]\n"
+    "\n"
+    "Computes the configured features (features: in the config) of every example in the data set's\n"
+    "manifest.csv, each read at data.sample_rate and padded or cut to data.duration, into the\n"
+    "memory-mapped cache features.bin in the output folder. Rows whose file (content hash) and\n"
+    "feature settings are unchanged are reused from the previous cache, the rest computed on all\n"
+    "cores. Without a manifest, the data step runs first.\n"
+    "\n"
+    "options:\n"
+    "  -o, --out DIR       output folder (default: runs/NAME), holding manifest.csv\n"
+    "  --npy FILE          also write the features as a NumPy array (rows, bands, frames)\n"
+    "  --set KEY=VALUE     override a config field, e.g. --set features.n_mels=64\n"
+    "  -j, --threads N     threads (default: all cores)\n"
+    "  --json              print a JSON summary\n"
+    "  -q, --quiet         print only errors\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "Exit status: 0 success, 1 failure, 2 usage error.\n";
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static const char *type_name(int t)
+{
+    static const char *const names[] = {"log-mel", "MFCC", "mel", "spectrogram"};
+    return t >= 0 && t < 4 ? names[t] : "?";
+}
+
+int cmd_features(int argc, char **argv)
+{
+    /* --npy is ours; the rest are the common options */
+    const char *npy = NULL;
+    char *rest[256];
+    int n_rest = 0;
+    for (int i = 0; i < argc && n_rest < 255; i++) {
+        if (i > 0 && strcmp(argv[i], "--npy") == 0) {
+            if (i + 1 >= argc) {
+                cli_error("--npy needs a file name");
+                return CLI_USAGE;
+            }
+            npy = argv[++i];
+            continue;
+        }
+        rest[n_rest++] = argv[i];
+    }
+    cli_common c;
+    int done;
+    int rc = cli_parse_common(n_rest, rest, &c, help, &done);
+    if (rc != CLI_OK || done) return rc;
+
+    double t0 = now();
+    sl_config cfg;
+    if (sl_config_load(&cfg, c.config, c.sets, c.n_sets) != SL_OK) {
+        cli_error("%s", sl_last_error());
+        return CLI_FAIL;
+    }
+    char out_dir[SL_PATH_MAX], manifest[SL_PATH_MAX + 32], cache[SL_PATH_MAX + 32];
+    if (c.out_dir) snprintf(out_dir, sizeof out_dir, "%s", c.out_dir);
+    else snprintf(out_dir, sizeof out_dir, "runs/%s", cfg.name);
+    snprintf(manifest, sizeof manifest, "%s/manifest.csv", out_dir);
+    snprintf(cache, sizeof cache, "%s/features.bin", out_dir);
+
+    sl_dataset *ds = NULL;
+    sl_status s;
+    struct stat sb;
+    if (stat(manifest, &sb) == 0) {
+        s = sl_dataset_read_manifest(&ds, manifest);
+    } else {
+        if (!c.quiet && !c.json) fprintf(stderr, "sigloop: no %s yet: running the data step first\n", manifest);
+        sl_dataset_opts dopts = {.threads = c.threads, .progress = !c.quiet && !c.json};
+        s = sl_dataset_build(&ds, &cfg, &dopts);
+        if (s == SL_OK) s = sl_mkdirs(out_dir);
+        if (s == SL_OK) s = sl_dataset_write_manifest(ds, manifest);
+    }
+    sl_features_stats st;
+    sl_features_opts fopts = {.threads = c.threads, .progress = !c.quiet && !c.json};
+    if (s == SL_OK) s = sl_features_build(&cfg, ds, cache, &fopts, &st);
+    if (s == SL_OK && npy) {
+        sl_feature_cache *fc;
+        s = sl_feature_cache_open(&fc, cache);
+        if (s == SL_OK) s = sl_feature_cache_write_npy(fc, npy);
+        sl_feature_cache_close(fc);
+    }
+    sl_dataset_free(ds);
+    if (s != SL_OK) {
+        cli_error("%s", sl_last_error());
+        sl_config_free(&cfg);
+        return CLI_FAIL;
+    }
+    double seconds = now() - t0;
+    double mb = (double)st.rows * (double)st.bands * (double)st.frames * 4.0 / 1e6;
+    if (c.json) {
+        printf("{\"cache\": \"%s\", \"rows\": %zu, \"bands\": %zu, \"frames\": %zu, \"computed\": %zu, "
+               "\"reused\": %zu, \"seconds\": %.3f}\n",
+               cache, st.rows, st.bands, st.frames, st.computed, st.reused, seconds);
+    } else if (!c.quiet) {
+        printf("features: %zu clips x %zu bands x %zu frames (%s), %zu computed, %zu reused, in %.2f s\n", st.rows,
+               st.bands, st.frames, type_name(cfg.features.type), st.computed, st.reused, seconds);
+        printf("wrote %s (%.1f MB)%s%s\n", cache, mb, npy ? " and " : "", npy ? npy : "");
+    }
+    sl_config_free(&cfg);
+    return CLI_OK;
+}
