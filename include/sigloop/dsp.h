@@ -58,10 +58,16 @@ sl_status sl_deltas(const float *x, size_t n_rows, size_t n_cols, int width, flo
 /* ---- FFT ------------------------------------------------------------------------------------- */
 
 /* A real FFT of one size on FFTW (single precision). Plans are made once at creation; execution
- * from several threads at once is safe (each call passes its own buffers). */
+ * from several threads at once is safe (each call passes its own buffers). Buffers aligned to 64
+ * bytes run FFTW's SIMD kernels; any other alignment works, more slowly. */
 typedef struct sl_fft sl_fft;
 sl_status sl_fft_new(sl_fft **out, size_t n);
 void sl_fft_free(sl_fft *f); /* NULL-safe */
+/* A batch of howmany forward FFTs per call: input k at x + k in_dist floats, output k at
+ * X + k out_dist floats (complex interleaved). Arrays must be 64-byte aligned, dists multiples of
+ * 16 floats. */
+sl_status sl_fft_new_batch(sl_fft **out, size_t n, size_t howmany, size_t in_dist, size_t out_dist);
+void sl_fft_forward_batch(const sl_fft *f, const float *x, float *X);
 size_t sl_fft_size(const sl_fft *f);
 /* Forward: x (n real) -> X (n/2+1 complex, interleaved re, im). x is not modified. */
 void sl_fft_forward(const sl_fft *f, const float *x, float *X);

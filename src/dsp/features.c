@@ -1,13 +1,28 @@
-/* Features: frames -> window -> FFT -> power -> mel -> log -> DCT -> deltas. One function computes
- * one frame (frame_features), and both the whole-signal path and the streaming path call it on
+/* Features: frames -> window -> FFT -> power -> mel -> log -> DCT -> deltas. Two functions compute
+ * frames (window_frame, then finish_batch after the batched FFT), and both the whole-signal path and the streaming path call it on
  * the same samples, which is why streaming is bit-identical to the whole signal. */
 #include "sigloop/dsp.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define MAX_N_FFT (1u << 16)
+#define ALIGN_FLOATS 16 /* 64 bytes: FFTW's SIMD plans need their arrays aligned */
+#define FFT_BATCH 8     /* frames per FFT call: FFTW then vectorises across frames */
+
+static size_t round_up(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
+
+static float *align_up(void *p)
+{
+    uintptr_t a = ((uintptr_t)p + 63) & ~(uintptr_t)63;
+    return (float *)a;
+}
+
 
 struct sl_featurizer {
     sl_features_params p;
@@ -16,9 +31,11 @@ struct sl_featurizer {
     float *window;    /* (win_length) */
     float *fb;        /* (n_freqs, n_mels) */
     size_t *fb_lo, *fb_hi; /* per mel band, the first and one-past-last non-zero bin */
+    size_t *fb_off;   /* per mel band, where its weights start in fbw */
+    float *fbw;       /* each band's non-zero weights, bins fb_lo..fb_hi, one band after another */
     float *dct;       /* (n_mels, n_mfcc) */
     float *lift;      /* (n_mfcc) */
-    sl_fft *fft;
+    sl_fft *fft;      /* FFT_BATCH frames per call */
 };
 
 void sl_features_params_default(sl_features_params *p)
@@ -89,6 +106,8 @@ void sl_featurizer_free(sl_featurizer *fz)
     free(fz->fb);
     free(fz->fb_lo);
     free(fz->fb_hi);
+    free(fz->fb_off);
+    free(fz->fbw);
     free(fz->dct);
     free(fz->lift);
     sl_fft_free(fz->fft);
@@ -110,7 +129,7 @@ sl_status sl_featurizer_new(sl_featurizer **out, const sl_features_params *p)
     fz->window = malloc(p->win_length * sizeof *fz->window);
     if (!fz->window) s = sl_fail(SL_ENOMEM, "out of memory");
     if (s == SL_OK) s = sl_window(p->window, p->win_length, fz->window);
-    if (s == SL_OK) s = sl_fft_new(&fz->fft, p->n_fft);
+    if (s == SL_OK) s = sl_fft_new_batch(&fz->fft, p->n_fft, FFT_BATCH, round_up(p->n_fft), round_up(p->n_fft + 2));
     if (s == SL_OK && p->type != SL_FEATURES_SPECTROGRAM) {
         fz->fb = malloc(fz->n_freqs * p->n_mels * sizeof *fz->fb);
         fz->fb_lo = calloc(p->n_mels, sizeof *fz->fb_lo);
@@ -129,6 +148,16 @@ sl_status sl_featurizer_new(sl_featurizer **out, const sl_features_params *p)
                 }
             fz->fb_lo[m] = lo < hi ? lo : 0;
             fz->fb_hi[m] = hi;
+        }
+        /* The weights again, each band's run contiguous: the product walks memory in order. */
+        size_t total = 0;
+        for (size_t m = 0; s == SL_OK && m < p->n_mels; m++) total += fz->fb_hi[m] - fz->fb_lo[m];
+        fz->fb_off = s == SL_OK ? calloc(p->n_mels, sizeof *fz->fb_off) : NULL;
+        fz->fbw = s == SL_OK ? malloc((total ? total : 1) * sizeof *fz->fbw) : NULL;
+        if (s == SL_OK && (!fz->fb_off || !fz->fbw)) s = sl_fail(SL_ENOMEM, "out of memory");
+        for (size_t m = 0, o = 0; s == SL_OK && m < p->n_mels; m++) {
+            fz->fb_off[m] = o;
+            for (size_t k = fz->fb_lo[m]; k < fz->fb_hi[m]; k++) fz->fbw[o++] = fz->fb[k * p->n_mels + m];
         }
     }
     if (s == SL_OK && p->type == SL_FEATURES_MFCC) {
@@ -163,54 +192,171 @@ size_t sl_featurizer_frames(const sl_featurizer *fz, size_t n)
     return n < p->win_length ? 0 : 1 + (n - p->win_length) / p->hop_length;
 }
 
-/* Floats of frame_features' work area: one frame (n_fft), its spectrum (n_fft + 2), the power
- * spectrum (n_freqs), a log-mel frame (n_mels). */
+/* Floats of the work area, which starts 64-byte aligned: FFT_BATCH frames (n_fft each), their
+ * spectra (n_fft + 2 each), then for the batch the power spectra (n_freqs x FFT_BATCH), the mel
+ * energies and their logs (n_mels x FFT_BATCH each), and the result (n_base x FFT_BATCH). */
 static size_t work_floats(const sl_featurizer *fz)
 {
-    return 2 * fz->p.n_fft + 2 + fz->n_freqs + fz->p.n_mels;
+    return FFT_BATCH * (round_up(fz->p.n_fft) + round_up(fz->p.n_fft + 2) + fz->n_freqs + 2 * fz->p.n_mels +
+                        fz->n_base);
 }
 
-/* Scratch: the pre-emphasised signal (n), the work area, a segment for centred frames
- * (win_length) and one frame's bands (n_base). */
+static float *batch_result(const sl_featurizer *fz, float *work)
+{
+    return work + FFT_BATCH * (round_up(fz->p.n_fft) + round_up(fz->p.n_fft + 2) + fz->n_freqs + 2 * fz->p.n_mels);
+}
+
+/* Scratch: the pre-emphasised signal (n), the work area (aligned: up to 64 bytes of slack) and a
+ * segment for centred frames (win_length). */
 size_t sl_featurizer_scratch_size(const sl_featurizer *fz, size_t n)
 {
-    return (n + work_floats(fz) + fz->p.win_length + fz->n_base) * sizeof(float);
+    return (n + ALIGN_FLOATS + work_floats(fz) + fz->p.win_length) * sizeof(float);
 }
 
-/* One frame's base features from seg (win_length pre-emphasised samples). work: n_fft + (n_fft + 2)
- * + n_freqs + n_mels floats. Writes n_base values to bands. In dB mode the floor of top_db is not
- * applied here (it needs the whole matrix). */
-static void frame_features(const sl_featurizer *fz, const float *seg, float *work, float *bands)
+/* Natural logarithm of a positive normal float, branch-free so GCC vectorises the loops that
+ * call it, within about 1 ulp: Cephes' logf (the mantissa brought to [sqrt(1/2), sqrt(2)) and a
+ * degree-9 polynomial). The log-mel spent more time in libm's logf than in its FFT. Inputs that
+ * are not positive normal floats give garbage here; log_fix below redoes them with logf. */
+static inline float log_core(float x)
+{
+    union { float f; uint32_t i; } u = {x};
+    float e = (float)((int)((u.i >> 23) & 0xffu) - 127);
+    u.i = (u.i & 0x007fffffu) | 0x3f800000u; /* mantissa in [1, 2) */
+    float m = u.f;
+    float big = m > 1.41421356237f ? 1.0f : 0.0f;
+    m = m * (1.0f - 0.5f * big);
+    e += big;
+    float f = m - 1.0f, z = f * f;
+    float y = 7.0376836292e-2f;
+    y = y * f - 1.1514610310e-1f;
+    y = y * f + 1.1676998740e-1f;
+    y = y * f - 1.2420140846e-1f;
+    y = y * f + 1.4249322787e-1f;
+    y = y * f - 1.6668057665e-1f;
+    y = y * f + 2.0000714765e-1f;
+    y = y * f - 2.4999993993e-1f;
+    y = y * f + 3.3333331174e-1f;
+    y = y * f * z;
+    y += e * -2.12194440e-4f;
+    y += -0.5f * z;
+    return f + y + e * 0.693359375f;
+}
+
+#if defined(__SSE2__)
+/* log_core four at a time: the same operations in the same order, so the same bits. */
+static __m128 log_core4(__m128 x)
+{
+    __m128i xi = _mm_castps_si128(x);
+    __m128 e = _mm_cvtepi32_ps(_mm_sub_epi32(_mm_and_si128(_mm_srli_epi32(xi, 23), _mm_set1_epi32(0xff)),
+                                             _mm_set1_epi32(127)));
+    __m128 m = _mm_castsi128_ps(_mm_or_si128(_mm_and_si128(xi, _mm_set1_epi32(0x007fffff)),
+                                             _mm_set1_epi32(0x3f800000)));
+    __m128 big = _mm_and_ps(_mm_cmpgt_ps(m, _mm_set1_ps(1.41421356237f)), _mm_set1_ps(1.0f));
+    m = _mm_mul_ps(m, _mm_sub_ps(_mm_set1_ps(1.0f), _mm_mul_ps(_mm_set1_ps(0.5f), big)));
+    e = _mm_add_ps(e, big);
+    __m128 f = _mm_sub_ps(m, _mm_set1_ps(1.0f)), z = _mm_mul_ps(f, f);
+    __m128 y = _mm_set1_ps(7.0376836292e-2f);
+    y = _mm_sub_ps(_mm_mul_ps(y, f), _mm_set1_ps(1.1514610310e-1f));
+    y = _mm_add_ps(_mm_mul_ps(y, f), _mm_set1_ps(1.1676998740e-1f));
+    y = _mm_sub_ps(_mm_mul_ps(y, f), _mm_set1_ps(1.2420140846e-1f));
+    y = _mm_add_ps(_mm_mul_ps(y, f), _mm_set1_ps(1.4249322787e-1f));
+    y = _mm_sub_ps(_mm_mul_ps(y, f), _mm_set1_ps(1.6668057665e-1f));
+    y = _mm_add_ps(_mm_mul_ps(y, f), _mm_set1_ps(2.0000714765e-1f));
+    y = _mm_sub_ps(_mm_mul_ps(y, f), _mm_set1_ps(2.4999993993e-1f));
+    y = _mm_add_ps(_mm_mul_ps(y, f), _mm_set1_ps(3.3333331174e-1f));
+    y = _mm_mul_ps(_mm_mul_ps(y, f), z);
+    y = _mm_add_ps(y, _mm_mul_ps(e, _mm_set1_ps(-2.12194440e-4f)));
+    y = _mm_add_ps(y, _mm_mul_ps(_mm_set1_ps(-0.5f), z));
+    return _mm_add_ps(_mm_add_ps(f, y), _mm_mul_ps(e, _mm_set1_ps(0.693359375f)));
+}
+#endif
+
+/* out[i] = scale * ln(in[i]) for n values; in and out may not overlap. */
+static void log_scaled(const float *restrict in, float *restrict out, size_t n, float scale)
+{
+    size_t i = 0;
+    int odd = 0; /* any input that is not a positive normal float */
+#if defined(__SSE2__)
+    __m128 bad = _mm_setzero_ps();
+    const __m128 lo = _mm_set1_ps(1.17549435e-38f), hi = _mm_set1_ps(3.40282347e+38f);
+    for (; i + 4 <= n; i += 4) {
+        __m128 x = _mm_loadu_ps(in + i);
+        bad = _mm_or_ps(bad, _mm_or_ps(_mm_cmpnge_ps(x, lo), _mm_cmpnle_ps(x, hi))); /* NaN too */
+        _mm_storeu_ps(out + i, _mm_mul_ps(_mm_set1_ps(scale), log_core4(x)));
+    }
+    odd = _mm_movemask_ps(bad) != 0;
+#endif
+    for (; i < n; i++) {
+        out[i] = scale * log_core(in[i]);
+        odd |= !(in[i] >= 1.17549435e-38f && in[i] <= 3.40282347e+38f);
+    }
+    if (!odd) return;
+    for (size_t j = 0; j < n; j++) /* the rare zero, subnormal, negative, inf or NaN: libm */
+        if (!(in[j] >= 1.17549435e-38f && in[j] <= 3.40282347e+38f)) out[j] = scale * logf(in[j]);
+}
+
+/* Windows seg (win_length pre-emphasised samples) into frame slot `slot` of the work area. */
+static void window_frame(const sl_featurizer *fz, const float *restrict seg, float *restrict work, size_t slot)
 {
     const sl_features_params *p = &fz->p;
-    float *frame = work, *spec = frame + p->n_fft, *power = spec + p->n_fft + 2, *mel = power + fz->n_freqs;
-    for (size_t i = 0; i < p->win_length; i++) frame[i] = seg[i] * fz->window[i];
+    const float *restrict win = fz->window;
+    float *restrict frame = work + slot * round_up(p->n_fft);
+    for (size_t i = 0; i < p->win_length; i++) frame[i] = seg[i] * win[i];
     /* The window sits at the start of the zero-padded frame; torchaudio centres it in n_fft. That
      * is a circular shift, which changes only the phase: the magnitudes are the same. */
     memset(frame + p->win_length, 0, (p->n_fft - p->win_length) * sizeof *frame);
-    sl_fft_forward(fz->fft, frame, spec);
-    for (size_t k = 0; k < fz->n_freqs; k++) {
-        float re = spec[2 * k], im = spec[2 * k + 1];
-        float pw = re * re + im * im;
-        power[k] = p->power == 2 ? pw : sqrtf(pw);
-    }
+}
+
+/* The base features of the FFT_BATCH frames whose spectra the batched FFT has computed, into res
+ * (n_base, FFT_BATCH): band b of frame j at res[b * FFT_BATCH + j]. Every step runs across the
+ * frames of the batch (the innermost loops have FFT_BATCH independent lanes, which GCC vectorises
+ * and which never mix frames, so a frame's values do not depend on its neighbours). In dB mode the
+ * floor of top_db is not applied here (it needs the whole matrix). */
+static void finish_batch(const sl_featurizer *fz, float *restrict work, float *restrict res)
+{
+    enum { B = FFT_BATCH };
+    const sl_features_params *p = &fz->p;
+    const size_t nf = fz->n_freqs, nm = p->n_mels;
+    const float *spec = work + B * round_up(p->n_fft);
+    float *restrict power = work + B * (round_up(p->n_fft) + round_up(p->n_fft + 2)); /* (nf, B) */
+    float *restrict lin = power + nf * B;                                              /* (nm, B) */
+    float *restrict logm = lin + nm * B;                                               /* (nm, B) */
+    const size_t sd = round_up(p->n_fft + 2);
+    for (size_t k = 0; k < nf; k++)
+        for (size_t j = 0; j < B; j++) {
+            float re = spec[j * sd + 2 * k], im = spec[j * sd + 2 * k + 1];
+            power[k * B + j] = re * re + im * im;
+        }
+    if (p->power != 2)
+        for (size_t i = 0; i < nf * B; i++) power[i] = sqrtf(power[i]);
     if (p->type == SL_FEATURES_SPECTROGRAM) {
-        memcpy(bands, power, fz->n_freqs * sizeof *bands);
+        memcpy(res, power, nf * B * sizeof *res);
         return;
     }
-    float *dst = p->type == SL_FEATURES_MFCC ? mel : bands;
-    for (size_t m = 0; m < p->n_mels; m++) {
-        float acc = 0;
-        for (size_t k = fz->fb_lo[m]; k < fz->fb_hi[m]; k++) acc += power[k] * fz->fb[k * p->n_mels + m];
-        if (p->type == SL_FEATURES_MEL) dst[m] = acc;
-        else if (p->log == SL_LOG_NATURAL) dst[m] = logf(acc + (float)p->log_eps);
-        else dst[m] = 10.0f * log10f(fmaxf(acc, (float)p->log_eps));
+    float *mel_out = p->type == SL_FEATURES_MEL ? res : lin;
+    for (size_t m = 0; m < nm; m++) {
+        float acc[B] = {0};
+        const float *wt = fz->fbw + fz->fb_off[m] - fz->fb_lo[m];
+        for (size_t k = fz->fb_lo[m]; k < fz->fb_hi[m]; k++)
+            for (size_t j = 0; j < B; j++) acc[j] += power[k * B + j] * wt[k];
+        for (size_t j = 0; j < B; j++) mel_out[m * B + j] = acc[j];
+    }
+    if (p->type == SL_FEATURES_MEL) return;
+    const float eps = (float)p->log_eps;
+    float *log_out = p->type == SL_FEATURES_LOGMEL ? res : logm;
+    if (p->log == SL_LOG_NATURAL) {
+        for (size_t i = 0; i < nm * B; i++) lin[i] += eps;
+        log_scaled(lin, log_out, nm * B, 1.0f);
+    } else { /* 10 log10(x) = (10 / ln 10) ln x */
+        for (size_t i = 0; i < nm * B; i++) lin[i] = fmaxf(lin[i], eps);
+        log_scaled(lin, log_out, nm * B, 4.342944819f);
     }
     if (p->type == SL_FEATURES_MFCC) {
         for (size_t k = 0; k < p->n_mfcc; k++) {
-            float acc = 0;
-            for (size_t m = 0; m < p->n_mels; m++) acc += mel[m] * fz->dct[m * p->n_mfcc + k];
-            bands[k] = acc * fz->lift[k];
+            float acc[B] = {0};
+            for (size_t m = 0; m < nm; m++)
+                for (size_t j = 0; j < B; j++) acc[j] += logm[m * B + j] * fz->dct[m * p->n_mfcc + k];
+            for (size_t j = 0; j < B; j++) res[k * B + j] = acc[j] * fz->lift[k];
         }
     }
 }
@@ -228,6 +374,10 @@ static size_t reflect(long j, size_t n)
 static sl_status check_signal(const float *x, size_t n)
 {
     if (n == 0) return sl_fail(SL_EARG, "features: empty signal");
+    /* first a pass without an early exit, which vectorises; the index only when something is bad */
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) bad |= !(fabsf(x[i]) <= 3.40282347e+38f);
+    if (!bad) return SL_OK;
     for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i])) return sl_fail(SL_EARG, "features: NaN or infinite sample at index %zu", i);
     return SL_OK;
@@ -254,23 +404,32 @@ sl_status sl_featurize(const sl_featurizer *fz, const float *x, size_t n, float 
         scratch = own = malloc(sl_featurizer_scratch_size(fz, n));
         if (!own) return sl_fail(SL_ENOMEM, "out of memory");
     }
-    float *y = scratch, *work = y + n, *seg = work + work_floats(fz), *bands = seg + p->win_length;
+    float *y = scratch, *work = align_up(y + n), *seg = work + work_floats(fz);
     const float *sig = x;
     if (p->preemphasis > 0) {
         preemphasise(x, n, (float)p->preemphasis, 0.0f, y);
         sig = y;
     }
-    for (size_t t = 0; t < frames; t++) {
-        const float *s;
-        if (p->center) {
-            long start = (long)(t * p->hop_length) - (long)(p->n_fft / 2) + (long)((p->n_fft - p->win_length) / 2);
-            for (size_t i = 0; i < p->win_length; i++) seg[i] = sig[reflect(start + (long)i, n)];
-            s = seg;
-        } else {
-            s = sig + t * p->hop_length;
+    for (size_t t0 = 0; t0 < frames; t0 += FFT_BATCH) {
+        size_t batch = frames - t0 < FFT_BATCH ? frames - t0 : FFT_BATCH;
+        for (size_t j = 0; j < batch; j++) {
+            size_t t = t0 + j;
+            const float *s;
+            if (p->center) {
+                long start = (long)(t * p->hop_length) - (long)(p->n_fft / 2) + (long)((p->n_fft - p->win_length) / 2);
+                for (size_t i = 0; i < p->win_length; i++) seg[i] = sig[reflect(start + (long)i, n)];
+                s = seg;
+            } else {
+                s = sig + t * p->hop_length;
+            }
+            window_frame(fz, s, work, j);
         }
-        frame_features(fz, s, work, bands);
-        for (size_t b = 0; b < fz->n_base; b++) out[b * frames + t] = bands[b];
+        /* unused slots of a last, partial batch hold old frames: transformed and ignored */
+        sl_fft_forward_batch(fz->fft, work, work + FFT_BATCH * round_up(p->n_fft));
+        float *res = batch_result(fz, work);
+        finish_batch(fz, work, res);
+        for (size_t b = 0; b < fz->n_base; b++)
+            for (size_t j = 0; j < batch; j++) out[b * frames + t0 + j] = res[b * FFT_BATCH + j];
     }
     size_t base = fz->n_base * frames;
     if (p->log == SL_LOG_DB && p->top_db > 0 && p->type == SL_FEATURES_LOGMEL) {
@@ -295,7 +454,8 @@ struct sl_stream {
     size_t n_pending;
     size_t skip;        /* samples still to drop before the next frame (hop > win) */
     float prev;         /* last raw sample, for pre-emphasis across chunks */
-    float *work;
+    float *work_mem;
+    float *work;        /* work_mem, aligned to 64 bytes */
 };
 
 sl_status sl_stream_new(sl_stream **out, const sl_featurizer *fz)
@@ -310,7 +470,9 @@ sl_status sl_stream_new(sl_stream **out, const sl_featurizer *fz)
     if (!s) return sl_fail(SL_ENOMEM, "out of memory");
     s->fz = fz;
     s->pending = malloc(p->win_length * sizeof *s->pending);
-    s->work = malloc(work_floats(fz) * sizeof *s->work);
+    s->work_mem = malloc((work_floats(fz) + ALIGN_FLOATS) * sizeof *s->work_mem);
+    s->work = s->work_mem ? align_up(s->work_mem) : NULL;
+    if (s->work) memset(s->work, 0, work_floats(fz) * sizeof *s->work); /* idle slots: finite zeros */
     if (!s->pending || !s->work) {
         sl_stream_free(s);
         return sl_fail(SL_ENOMEM, "out of memory");
@@ -323,7 +485,7 @@ void sl_stream_free(sl_stream *s)
 {
     if (!s) return;
     free(s->pending);
-    free(s->work);
+    free(s->work_mem);
     free(s);
 }
 
@@ -358,7 +520,13 @@ sl_status sl_stream_push(sl_stream *s, const float *x, size_t n, float *out, siz
         s->n_pending += take;
         i += take;
         if (s->n_pending < p->win_length) break;
-        frame_features(s->fz, s->pending, s->work, out + *n_out * s->fz->n_base);
+        /* the batched FFT with the frame in slot 0: the same kernels as the whole-signal path, so
+         * the same bits (FFTW's lanes do not mix frames) */
+        window_frame(s->fz, s->pending, s->work, 0);
+        sl_fft_forward_batch(s->fz->fft, s->work, s->work + FFT_BATCH * round_up(p->n_fft));
+        float *res = batch_result(s->fz, s->work);
+        finish_batch(s->fz, s->work, res);
+        for (size_t b = 0; b < s->fz->n_base; b++) out[*n_out * s->fz->n_base + b] = res[b * FFT_BATCH];
         (*n_out)++;
         /* advance by hop: keep the overlap, or drop what lies beyond the frame */
         if (p->hop_length < p->win_length) {
