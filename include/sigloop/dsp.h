@@ -55,6 +55,30 @@ void sl_dct_matrix(size_t n_mfcc, size_t n_mels, float *dct);
  * (n_rows, n_cols); width odd >= 3. */
 sl_status sl_deltas(const float *x, size_t n_rows, size_t n_cols, int width, float *d);
 
+/* ---- filters -------------------------------------------------------------------------------- */
+
+typedef enum { SL_FILTER_LOWPASS = 0, SL_FILTER_HIGHPASS, SL_FILTER_BANDPASS } sl_filter_type;
+
+/* A Butterworth filter of order N as a cascade of second-order sections (biquads), designed by the
+ * bilinear transform with pre-warped edges (as scipy.signal.butter(N, Wn, output="sos")); filtering
+ * keeps its state, so a signal fed in chunks gives exactly what it gives whole. */
+typedef struct {
+    size_t n_sections;
+    double b[16][3], a[16][3]; /* section k: (b0 + b1 z^-1 + b2 z^-2) / (1 + a1 z^-1 + a2 z^-2), a0 = 1 */
+    double state[16][2];       /* direct form II transposed */
+} sl_biquads;
+
+/* order in [1, 16] (band-pass: [1, 8], giving 2 x order poles); f1 the cutoff (low/high-pass) or
+ * lower edge, f2 the upper edge (band-pass), both in (0, sample_rate / 2). */
+sl_status sl_butterworth(sl_biquads *f, sl_filter_type type, int order, double f1, double f2, double sample_rate);
+/* The design's magnitude at f Hz, in dB (the analytic Butterworth response under the bilinear map). */
+double sl_butterworth_db(sl_filter_type type, int order, double f1, double f2, double sample_rate, double f);
+/* The cascade's own magnitude at f Hz, in dB, from its coefficients. */
+double sl_biquads_db(const sl_biquads *f, double f_hz, double sample_rate);
+/* Filters n samples in place, carrying the state across calls. */
+void sl_biquads_run(sl_biquads *f, float *x, size_t n);
+void sl_biquads_reset(sl_biquads *f);
+
 /* ---- FFT ------------------------------------------------------------------------------------- */
 
 /* A real FFT of one size on FFTW (single precision). Plans are made once at creation; execution

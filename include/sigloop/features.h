@@ -60,6 +60,15 @@ const float *sl_feature_cache_row(const sl_feature_cache *c, size_t i);
 /* Row i's content hash, hex (into hex). */
 void sl_feature_cache_row_hash(const sl_feature_cache *c, size_t i, char hex[SL_HASH_HEX]);
 
+/* Per-band normalisation statistics over the rows of one split (the training split: statistics must
+ * not see validation or test data): mean and standard deviation of each band over every frame of
+ * those rows (n_bands values each). The cache's rows must be ds's entries (checked by content
+ * hash). Fails when the split is empty. */
+sl_status sl_features_norm(const sl_feature_cache *c, const sl_dataset *ds, sl_split split, double *mean,
+                           double *std);
+/* Writes them as CSV (band,mean,std), atomically; the header names the split and row count. */
+sl_status sl_features_write_norm(const char *path, const double *mean, const double *std, size_t n_bands);
+
 /* Writes the whole cache as a NumPy .npy file of float32, shape (rows, bands, frames), atomically. */
 sl_status sl_feature_cache_write_npy(const sl_feature_cache *c, const char *path);
 

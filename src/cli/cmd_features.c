@@ -1,5 +1,6 @@
 /* sigloop features CONFIG: step 8's front end over the whole data set, into the feature cache. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -17,7 +18,8 @@ static const char help[] =
     "manifest.csv, each read at data.sample_rate and padded or cut to data.duration, into the\n"
     "memory-mapped cache features.bin in the output folder. Rows whose file (content hash) and\n"
     "feature settings are unchanged are reused from the previous cache, the rest computed on all\n"
-    "cores. Without a manifest, the data step runs first.\n"
+    "cores. Without a manifest, the data step runs first. feature_norm.csv gets each band's mean\n"
+    "and standard deviation over the training split only.\n"
     "\n"
     "options:\n"
     "  -o, --out DIR       output folder (default: runs/NAME), holding manifest.csv\n"
@@ -71,11 +73,12 @@ int cmd_features(int argc, char **argv)
         cli_error("%s", sl_last_error());
         return CLI_FAIL;
     }
-    char out_dir[SL_PATH_MAX], manifest[SL_PATH_MAX + 32], cache[SL_PATH_MAX + 32];
+    char out_dir[SL_PATH_MAX], manifest[SL_PATH_MAX + 32], cache[SL_PATH_MAX + 32], norm[SL_PATH_MAX + 32];
     if (c.out_dir) snprintf(out_dir, sizeof out_dir, "%s", c.out_dir);
     else snprintf(out_dir, sizeof out_dir, "runs/%s", cfg.name);
     snprintf(manifest, sizeof manifest, "%s/manifest.csv", out_dir);
     snprintf(cache, sizeof cache, "%s/features.bin", out_dir);
+    snprintf(norm, sizeof norm, "%s/feature_norm.csv", out_dir);
 
     sl_dataset *ds = NULL;
     sl_status s;
@@ -92,12 +95,17 @@ int cmd_features(int argc, char **argv)
     sl_features_stats st;
     sl_features_opts fopts = {.threads = c.threads, .progress = !c.quiet && !c.json};
     if (s == SL_OK) s = sl_features_build(&cfg, ds, cache, &fopts, &st);
-    if (s == SL_OK && npy) {
-        sl_feature_cache *fc;
-        s = sl_feature_cache_open(&fc, cache);
-        if (s == SL_OK) s = sl_feature_cache_write_npy(fc, npy);
-        sl_feature_cache_close(fc);
+    sl_feature_cache *fc = NULL;
+    if (s == SL_OK) s = sl_feature_cache_open(&fc, cache);
+    if (s == SL_OK && npy) s = sl_feature_cache_write_npy(fc, npy);
+    if (s == SL_OK) { /* per-band statistics of the training split, for standardising later */
+        size_t nb = sl_feature_cache_bands(fc);
+        double *mean = calloc(2 * nb, sizeof *mean);
+        s = mean ? sl_features_norm(fc, ds, SL_SPLIT_TRAIN, mean, mean + nb) : sl_fail(SL_ENOMEM, "out of memory");
+        if (s == SL_OK) s = sl_features_write_norm(norm, mean, mean + nb, nb);
+        free(mean);
     }
+    sl_feature_cache_close(fc);
     sl_dataset_free(ds);
     if (s != SL_OK) {
         cli_error("%s", sl_last_error());
@@ -113,7 +121,8 @@ int cmd_features(int argc, char **argv)
     } else if (!c.quiet) {
         printf("features: %zu clips x %zu bands x %zu frames (%s), %zu computed, %zu reused, in %.2f s\n", st.rows,
                st.bands, st.frames, type_name(cfg.features.type), st.computed, st.reused, seconds);
-        printf("wrote %s (%.1f MB)%s%s\n", cache, mb, npy ? " and " : "", npy ? npy : "");
+        printf("wrote %s (%.1f MB), %s (per-band mean and std of the training split)%s%s\n", cache, mb, norm,
+               npy ? " and " : "", npy ? npy : "");
     }
     sl_config_free(&cfg);
     return CLI_OK;

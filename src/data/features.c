@@ -369,3 +369,65 @@ sl_status sl_features_build(const sl_config *cfg, const sl_dataset *ds, const ch
     sl_featurizer_free(fz);
     return s;
 }
+
+/* ---- normalisation statistics ---------------------------------------------------------------- */
+
+sl_status sl_features_norm(const sl_feature_cache *c, const sl_dataset *ds, sl_split split, double *mean,
+                           double *std)
+{
+    if (sl_dataset_count(ds) != c->rows)
+        return sl_fail(SL_EARG, "feature cache has %zu rows but the data set %zu examples", c->rows,
+                       sl_dataset_count(ds));
+    size_t nb = c->bands, nf = c->frames, rows = 0;
+    double *sum = calloc(2 * nb, sizeof *sum);
+    if (!sum) return sl_fail(SL_ENOMEM, "out of memory");
+    double *sum2 = sum + nb;
+    for (size_t i = 0; i < c->rows; i++) {
+        const sl_entry *e = sl_dataset_entry(ds, i);
+        char hex[SL_HASH_HEX];
+        sl_feature_cache_row_hash(c, i, hex);
+        if (strcmp(hex, e->hash) != 0) {
+            free(sum);
+            return sl_fail(SL_EARG, "feature cache row %zu is not %s (stale cache: run 'sigloop features')", i, e->path);
+        }
+        if (e->split != split) continue;
+        rows++;
+        const float *r = sl_feature_cache_row(c, i);
+        for (size_t b = 0; b < nb; b++) {
+            double s1 = 0, s2 = 0; /* per row first, so the sums stay well-conditioned */
+            for (size_t t = 0; t < nf; t++) {
+                double v = r[b * nf + t];
+                s1 += v;
+                s2 += v * v;
+            }
+            sum[b] += s1;
+            sum2[b] += s2;
+        }
+    }
+    if (rows == 0) {
+        free(sum);
+        return sl_fail(SL_EARG, "no %s examples to compute normalisation statistics on", sl_split_name(split));
+    }
+    double count = (double)rows * (double)nf;
+    for (size_t b = 0; b < nb; b++) {
+        mean[b] = sum[b] / count;
+        double var = sum2[b] / count - mean[b] * mean[b];
+        std[b] = var > 0 ? sqrt(var) : 0;
+    }
+    free(sum);
+    return SL_OK;
+}
+
+sl_status sl_features_write_norm(const char *path, const double *mean, const double *std, size_t n_bands)
+{
+    sl_afile *af;
+    SL_TRY(sl_afile_open(&af, path));
+    FILE *f = sl_afile_stream(af);
+    fputs("band,mean,std\n", f);
+    for (size_t b = 0; b < n_bands; b++) fprintf(f, "%zu,%.9g,%.9g\n", b, mean[b], std[b]);
+    if (ferror(f)) {
+        sl_afile_abort(af);
+        return sl_fail(SL_EIO, "%s: write error", path);
+    }
+    return sl_afile_commit(af);
+}

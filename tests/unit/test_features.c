@@ -127,6 +127,36 @@ static void test_cache_build_and_reuse(void **state)
     write_tone("c_s4_0.wav", 1100, 0.5);
     ds = dataset(&cfg);
     build(&cfg, ds, cache, 2, 3);
+    /* Normalisation statistics: the training rows only, checked with a two-pass computation. */
+    assert_int_equal(sl_feature_cache_open(&c, cache), SL_OK);
+    double mean[40], sd[40];
+    assert_int_equal(sl_features_norm(c, ds, SL_SPLIT_TRAIN, mean, sd), SL_OK);
+    for (size_t b = 0; b < 40; b++) {
+        double m = 0, v = 0;
+        size_t cnt = 0;
+        for (size_t i = 0; i < sl_feature_cache_rows(c); i++) {
+            if (sl_dataset_entry(ds, i)->split != SL_SPLIT_TRAIN) continue;
+            for (size_t t = 0; t < 48; t++, cnt++) m += sl_feature_cache_row(c, i)[b * 48 + t];
+        }
+        m /= (double)cnt;
+        for (size_t i = 0; i < sl_feature_cache_rows(c); i++) {
+            if (sl_dataset_entry(ds, i)->split != SL_SPLIT_TRAIN) continue;
+            for (size_t t = 0; t < 48; t++) {
+                double d = sl_feature_cache_row(c, i)[b * 48 + t] - m;
+                v += d * d;
+            }
+        }
+        v = sqrt(v / (double)cnt);
+        assert_true(fabs(mean[b] - m) < 1e-6 * (1 + fabs(m)));
+        assert_true(fabs(sd[b] - v) < 1e-5 * (1 + v));
+    }
+    /* a split with no rows is refused */
+    size_t n_test = 0;
+    for (size_t i = 0; i < sl_dataset_count(ds); i++) n_test += sl_dataset_entry(ds, i)->split == SL_SPLIT_VAL;
+    assert_int_equal(n_test, 0);
+    assert_int_equal(sl_features_norm(c, ds, SL_SPLIT_VAL, mean, sd), SL_EARG);
+    assert_non_null(strstr(sl_last_error(), "no val examples"));
+    sl_feature_cache_close(c);
     /* Other settings: all recomputed. */
     sl_config cfg2;
     load(&cfg2, "features: { n_mels: 32, f_max: 3800 }\n");
