@@ -32,6 +32,12 @@ typedef struct {
     size_t n;
 } sl_strlist;
 
+/* A list of numbers, owned by the config. */
+typedef struct {
+    double *v;
+    size_t n;
+} sl_floatlist;
+
 typedef enum { SL_LABELS_PATTERN = 0, SL_LABELS_FOLDER, SL_LABELS_CSV } sl_label_source;
 typedef enum { SL_SPLIT_GROUPS = 0, SL_SPLIT_HASH, SL_SPLIT_FIELD, SL_SPLIT_FILE } sl_split_by;
 
@@ -66,9 +72,17 @@ typedef struct {
     sl_split_config split;
 } sl_data_config;
 
+/* features.filter: a Butterworth filter applied to each channel before the features. */
+typedef struct {
+    int type;                 /* type: none | lowpass | highpass | bandpass */
+    size_t order;             /* [1, 16] (band-pass [1, 8]); 4 */
+    double low;               /* Hz: the cutoff of low-/high-pass, the lower edge of band-pass */
+    double high;              /* Hz: the upper edge of band-pass */
+} sl_filter_config;
+
 /* features: the DSP front end (see dsp.h for what each field does; names follow torchaudio). */
 typedef struct {
-    int type;                 /* type: logmel | mfcc | mel | spectrogram (sl_features_type) */
+    int type;                 /* type: logmel | mfcc | mel | spectrogram | band_energy | raw */
     size_t n_fft;             /* [2, 65536]; 256 */
     size_t win_length;        /* [1, n_fft]; 200 */
     size_t hop_length;        /* >= 1; 80 */
@@ -87,6 +101,10 @@ typedef struct {
     size_t n_mfcc;            /* 13 */
     double lifter;            /* 0 = none */
     size_t deltas;            /* 0, 1 or 2 */
+    sl_floatlist band_edges;  /* band_energy: edges in Hz, e.g. [0.5, 3, 8, 20] for 3 bands */
+    int dc_remove;            /* subtract each channel's mean first; false */
+    sl_floatlist channel_scale; /* multiply channel c by channel_scale[c] (one value: every channel) */
+    sl_filter_config filter;  /* applied to each channel after scaling, before the features */
 } sl_features_config;
 
 typedef struct {

@@ -104,7 +104,9 @@ typedef enum {
     SL_FEATURES_LOGMEL = 0,  /* log of the mel spectrogram */
     SL_FEATURES_MFCC,        /* DCT-II of the log-mel */
     SL_FEATURES_MEL,         /* the mel spectrogram, no log */
-    SL_FEATURES_SPECTROGRAM  /* the power (or magnitude) spectrum, n_fft/2+1 bands */
+    SL_FEATURES_SPECTROGRAM, /* the power (or magnitude) spectrum, n_fft/2+1 bands */
+    SL_FEATURES_BAND_ENERGY, /* log energy in frequency bands given by band_edges (other sensors) */
+    SL_FEATURES_RAW          /* the samples themselves: 1 band, one frame per sample */
 } sl_features_type;
 
 typedef enum { SL_LOG_NATURAL = 0, SL_LOG_DB } sl_log_type;
@@ -129,6 +131,9 @@ typedef struct {
     size_t n_mfcc;          /* mfcc only */
     double lifter;          /* mfcc only: 1 + (L/2) sin(pi (k+1) / L) per coefficient; 0 off */
     int deltas;             /* 0, 1 (append deltas) or 2 (and delta-deltas), width 5 */
+    const double *band_edges; /* band_energy only: n_band_edges increasing edges in Hz, giving
+                                 n_band_edges - 1 bands [e0, e1), [e1, e2), ...; copied */
+    size_t n_band_edges;
 } sl_features_params;
 
 /* The parameters of the acceptance examples: log-mel, n_fft 256, win 200, hop 80, Hann, power 2,

@@ -41,8 +41,8 @@ static double now(void)
 
 static const char *type_name(int t)
 {
-    static const char *const names[] = {"log-mel", "MFCC", "mel", "spectrogram"};
-    return t >= 0 && t < 4 ? names[t] : "?";
+    static const char *const names[] = {"log-mel", "MFCC", "mel", "spectrogram", "band energy", "raw"};
+    return t >= 0 && t < 6 ? names[t] : "?";
 }
 
 int cmd_features(int argc, char **argv)

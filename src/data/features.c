@@ -47,6 +47,8 @@ void sl_features_params_from_config(const sl_config *cfg, sl_features_params *p)
     p->n_mfcc = f->n_mfcc;
     p->lifter = f->lifter;
     p->deltas = (int)f->deltas;
+    p->band_edges = f->band_edges.v;
+    p->n_band_edges = f->band_edges.n;
 }
 
 void sl_features_settings_hash(const sl_config *cfg, char hex[SL_HASH_HEX])
@@ -62,6 +64,15 @@ void sl_features_settings_hash(const sl_config *cfg, char hex[SL_HASH_HEX])
                      (int)p.type, p.sample_rate, cfg->data.duration, cfg->data.channel, p.n_fft, p.win_length,
                      p.hop_length, (int)p.window, p.center, p.preemphasis, p.power, p.n_mels, p.f_min, p.f_max,
                      (int)p.mel_scale, p.slaney_norm, (int)p.log, p.log_eps, p.top_db, p.n_mfcc, p.lifter, p.deltas);
+    /* the lists and the filter, appended */
+    const sl_features_config *fc = &cfg->features;
+    for (size_t i = 0; i < fc->band_edges.n && n < (int)sizeof text - 40; i++)
+        n += snprintf(text + n, sizeof text - (size_t)n, " edge=%a", fc->band_edges.v[i]);
+    for (size_t i = 0; i < fc->channel_scale.n && n < (int)sizeof text - 40; i++)
+        n += snprintf(text + n, sizeof text - (size_t)n, " scale=%a", fc->channel_scale.v[i]);
+    if (n < (int)sizeof text - 120)
+        n += snprintf(text + n, sizeof text - (size_t)n, " dc=%d filter=%d/%zu/%a/%a", fc->dc_remove, fc->filter.type,
+                      fc->filter.order, fc->filter.low, fc->filter.high);
     sl_hash_bytes(text, (size_t)n, hex);
 }
 
@@ -205,6 +216,8 @@ typedef struct {
     const sl_dataset *ds;
     const sl_featurizer *fz;
     size_t n_samples;         /* per example, after padding or cutting */
+    size_t channels;          /* 1 for audio (mixed or picked); a CSV series' columns */
+    size_t channel_floats;    /* bands x frames of one channel */
     size_t row_floats;
     float *data;              /* (rows, bands, frames) being built */
     const size_t *todo;       /* rows to compute */
@@ -212,6 +225,38 @@ typedef struct {
     void **scratch;           /* per worker */
     sl_progress *progress;
 } build_ctx;
+
+/* Pads with zeros at the end or cuts x (n samples) to want, in place in out. */
+static void fit(const float *x, size_t n, float *out, size_t want)
+{
+    size_t k = n < want ? n : want;
+    memcpy(out, x, k * sizeof *out);
+    memset(out + k, 0, (want - k) * sizeof *out);
+}
+
+/* DC removal, scale and filter of one channel (its first n_real samples are signal, the rest
+ * padding, which stays zero through DC removal). */
+static sl_status condition(const sl_config *cfg, float *x, size_t n, size_t n_real, size_t channel)
+{
+    const sl_features_config *fc = &cfg->features;
+    if (fc->dc_remove && n_real) {
+        double mean = 0;
+        for (size_t i = 0; i < n_real; i++) mean += x[i];
+        mean /= (double)n_real;
+        for (size_t i = 0; i < n_real; i++) x[i] = (float)(x[i] - mean);
+    }
+    if (fc->channel_scale.n) {
+        float g = (float)fc->channel_scale.v[fc->channel_scale.n == 1 ? 0 : channel];
+        for (size_t i = 0; i < n; i++) x[i] *= g;
+    }
+    if (fc->filter.type != 0) {
+        sl_biquads f;
+        SL_TRY(sl_butterworth(&f, (sl_filter_type)(fc->filter.type - 1), (int)fc->filter.order, fc->filter.low,
+                              fc->filter.high, cfg->data.sample_rate));
+        sl_biquads_run(&f, x, n);
+    }
+    return SL_OK;
+}
 
 static sl_status compute_row(void *vctx, size_t k, int worker)
 {
@@ -222,17 +267,51 @@ static sl_status compute_row(void *vctx, size_t k, int worker)
     if (e->path[0] == '/') snprintf(path, sizeof path, "%s", e->path);
     else snprintf(path, sizeof path, "%s/%s", c->cfg->data.root, e->path);
     const char *dot = strrchr(e->path, '.');
-    if (dot && strcasecmp(dot, ".csv") == 0)
-        return sl_fail(SL_EARG, "%s: features of CSV time series are not supported yet (audio only)", path);
-    sl_audio_opts o = {.target_rate = c->cfg->data.sample_rate, .channel = c->cfg->data.channel, .max_frames = 0};
-    sl_signal sig;
-    SL_TRY(sl_audio_read(path, &o, &sig));
-    float *x = c->signal[worker];
-    size_t n = sig.n < c->n_samples ? sig.n : c->n_samples;
-    memcpy(x, sig.x, n * sizeof *x);
-    memset(x + n, 0, (c->n_samples - n) * sizeof *x); /* zero-padded at the end */
-    sl_signal_free(&sig);
-    sl_status s = sl_featurize(c->fz, x, c->n_samples, c->data + i * c->row_floats, c->scratch[worker]);
+    float *x = c->signal[worker]; /* (channels, n_samples) */
+    size_t n_real = 0;
+    sl_status s = SL_OK;
+    if (dot && strcasecmp(dot, ".csv") == 0) {
+        sl_series_opts so = {.time_column = "", .sample_rate = c->cfg->data.sample_rate, .max_frames = 0};
+        sl_series ser;
+        SL_TRY(sl_series_read_csv(path, &so, &ser));
+        if (ser.n_channels != c->channels) {
+            sl_series_free(&ser);
+            return sl_fail(SL_EFORMAT, "%s: %zu channels, but the data set's first series has %zu", path,
+                           ser.n_channels, c->channels);
+        }
+        float *col = malloc(ser.n_frames * sizeof *col);
+        if (!col) s = sl_fail(SL_ENOMEM, "out of memory");
+        for (size_t ch = 0; s == SL_OK && ch < ser.n_channels; ch++) {
+            for (size_t t = 0; t < ser.n_frames; t++) col[t] = ser.x[t * ser.n_channels + ch];
+            float *y = col;
+            size_t ny = ser.n_frames;
+            int resampled = fabs(ser.sample_rate - c->cfg->data.sample_rate) > 1e-9 * c->cfg->data.sample_rate;
+            if (resampled) s = sl_resample(col, ser.n_frames, ser.sample_rate, c->cfg->data.sample_rate, &y, &ny);
+            if (s != SL_OK) break;
+            fit(y, ny, x + ch * c->n_samples, c->n_samples);
+            n_real = ny < c->n_samples ? ny : c->n_samples;
+            if (resampled) free(y);
+        }
+        free(col);
+        sl_series_free(&ser);
+        if (s != SL_OK) {
+            sl_error_prefix("%s", path);
+            return s;
+        }
+    } else {
+        sl_audio_opts o = {.target_rate = c->cfg->data.sample_rate, .channel = c->cfg->data.channel, .max_frames = 0};
+        sl_signal sig;
+        SL_TRY(sl_audio_read(path, &o, &sig));
+        fit(sig.x, sig.n, x, c->n_samples);
+        n_real = sig.n < c->n_samples ? sig.n : c->n_samples;
+        sl_signal_free(&sig);
+    }
+    float *row = c->data + i * c->row_floats;
+    for (size_t ch = 0; s == SL_OK && ch < c->channels; ch++) {
+        float *xc = x + ch * c->n_samples;
+        s = condition(c->cfg, xc, c->n_samples, n_real, ch);
+        if (s == SL_OK) s = sl_featurize(c->fz, xc, c->n_samples, row + ch * c->channel_floats, c->scratch[worker]);
+    }
     if (s != SL_OK) sl_error_prefix("%s", path);
     sl_progress_add(c->progress, 1);
     return s;
@@ -261,14 +340,34 @@ sl_status sl_features_build(const sl_config *cfg, const sl_dataset *ds, const ch
     }
     size_t rows = sl_dataset_count(ds);
     size_t n_samples = (size_t)llround(cfg->data.duration * cfg->data.sample_rate);
-    size_t bands = sl_featurizer_bands(fz), frames = sl_featurizer_frames(fz, n_samples);
+    /* One shape for all rows: audio is one channel (mixed or picked); a CSV series has as many
+     * channels as data columns, and every series must have the same number. */
+    size_t channels = 0;
+    for (size_t i = 0; i < rows; i++) {
+        const sl_entry *e = sl_dataset_entry(ds, i);
+        const char *dot = strrchr(e->path, '.');
+        size_t ch = dot && strcasecmp(dot, ".csv") == 0 ? (size_t)e->channels : 1;
+        if (i == 0) channels = ch;
+        else if (ch != channels) {
+            sl_featurizer_free(fz);
+            return sl_fail(SL_EFORMAT, "%s: %zu channel(s), but %s has %zu: features need one shape for all examples",
+                           e->path, ch, sl_dataset_entry(ds, 0)->path, channels);
+        }
+    }
+    if (cfg->features.channel_scale.n > 1 && cfg->features.channel_scale.n != channels) {
+        sl_featurizer_free(fz);
+        return sl_fail(SL_ECONFIG, "%s: features.channel_scale: %zu values for %zu channels (give one or %zu)",
+                       cfg->path, cfg->features.channel_scale.n, channels, channels);
+    }
+    size_t bands = channels * sl_featurizer_bands(fz), frames = sl_featurizer_frames(fz, n_samples);
     if (frames == 0) {
         sl_featurizer_free(fz);
         return sl_fail(SL_ECONFIG, "%s: data.duration: %g s is shorter than one frame", cfg->path, cfg->data.duration);
     }
     char settings[SL_HASH_HEX];
     sl_features_settings_hash(cfg, settings);
-    build_ctx c = {.cfg = cfg, .ds = ds, .fz = fz, .n_samples = n_samples, .row_floats = bands * frames};
+    build_ctx c = {.cfg = cfg, .ds = ds, .fz = fz, .n_samples = n_samples, .channels = channels,
+                   .channel_floats = sl_featurizer_bands(fz) * frames, .row_floats = bands * frames};
     size_t *todo = malloc(rows * sizeof *todo);
     c.data = malloc(rows * c.row_floats * sizeof *c.data);
     sl_pool *pool = NULL;
@@ -315,7 +414,7 @@ sl_status sl_features_build(const sl_config *cfg, const sl_dataset *ds, const ch
         c.scratch = calloc((size_t)nw, sizeof *c.scratch);
         if (!c.signal || !c.scratch) s = sl_fail(SL_ENOMEM, "out of memory");
         for (int w = 0; s == SL_OK && w < nw; w++) {
-            c.signal[w] = malloc(n_samples * sizeof(float));
+            c.signal[w] = malloc(channels * n_samples * sizeof(float));
             c.scratch[w] = malloc(sl_featurizer_scratch_size(fz, n_samples));
             if (!c.signal[w] || !c.scratch[w]) s = sl_fail(SL_ENOMEM, "out of memory");
         }

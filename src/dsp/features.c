@@ -76,8 +76,28 @@ static sl_status check_params(const sl_features_params *p)
     if (!(p->preemphasis >= 0 && p->preemphasis < 1))
         return sl_fail(SL_EARG, "features: preemphasis must be in [0, 1) (got %g)", p->preemphasis);
     if (p->deltas < 0 || p->deltas > 2) return sl_fail(SL_EARG, "features: deltas must be 0, 1 or 2 (got %d)", p->deltas);
-    if (p->type == SL_FEATURES_SPECTROGRAM) return SL_OK;
+    if (p->type == SL_FEATURES_SPECTROGRAM || p->type == SL_FEATURES_RAW) return SL_OK;
     size_t n_freqs = p->n_fft / 2 + 1;
+    if (p->type == SL_FEATURES_BAND_ENERGY) {
+        if (p->n_band_edges < 2 || p->n_band_edges > 257)
+            return sl_fail(SL_EARG, "features: band_edges needs 2 to 257 edges (got %zu)", p->n_band_edges);
+        for (size_t i = 0; i < p->n_band_edges; i++) {
+            double e = p->band_edges[i];
+            if (!(e >= 0 && e <= p->sample_rate / 2))
+                return sl_fail(SL_EARG, "features: band edge %g Hz must be in [0, sample_rate / 2 = %g Hz]", e,
+                               p->sample_rate / 2);
+            if (i && !(e > p->band_edges[i - 1]))
+                return sl_fail(SL_EARG, "features: band edges must increase (%g Hz after %g Hz)", e, p->band_edges[i - 1]);
+        }
+        for (size_t i = 0; i + 1 < p->n_band_edges; i++) { /* every band must hold a bin */
+            double lo = p->band_edges[i], hi = p->band_edges[i + 1], df = p->sample_rate / (double)p->n_fft;
+            if (ceil(lo / df) * df >= hi && !(i + 2 == p->n_band_edges && hi >= p->sample_rate / 2 && lo <= p->sample_rate / 2))
+                return sl_fail(SL_EARG, "features: band [%g, %g) Hz holds no FFT bin (bins are %g Hz apart: raise n_fft)",
+                               lo, hi, df);
+        }
+        if (!(p->log_eps > 0)) return sl_fail(SL_EARG, "features: log eps must be positive (got %g)", p->log_eps);
+        return SL_OK;
+    }
     if (p->n_mels < 1 || p->n_mels > n_freqs)
         return sl_fail(SL_EARG, "features: n_mels (%zu) must be in [1, n_fft / 2 + 1 = %zu]", p->n_mels, n_freqs);
     if (!(p->f_max > 0) || p->f_max > p->sample_rate / 2)
@@ -122,27 +142,43 @@ sl_status sl_featurizer_new(sl_featurizer **out, const sl_features_params *p)
     if (!fz) return sl_fail(SL_ENOMEM, "out of memory");
     fz->p = *p;
     fz->n_freqs = p->n_fft / 2 + 1;
+    if (p->type == SL_FEATURES_BAND_ENERGY) fz->p.n_mels = p->n_band_edges - 1; /* one "filter" per band */
+    fz->p.band_edges = NULL; /* not kept: the filterbank below holds the bands */
     fz->n_base = p->type == SL_FEATURES_SPECTROGRAM ? fz->n_freqs
                  : p->type == SL_FEATURES_MFCC      ? p->n_mfcc
-                                                    : p->n_mels;
+                 : p->type == SL_FEATURES_RAW       ? 1
+                                                    : fz->p.n_mels;
     sl_status s = SL_OK;
     fz->window = malloc(p->win_length * sizeof *fz->window);
     if (!fz->window) s = sl_fail(SL_ENOMEM, "out of memory");
     if (s == SL_OK) s = sl_window(p->window, p->win_length, fz->window);
     if (s == SL_OK) s = sl_fft_new_batch(&fz->fft, p->n_fft, FFT_BATCH, round_up(p->n_fft), round_up(p->n_fft + 2));
-    if (s == SL_OK && p->type != SL_FEATURES_SPECTROGRAM) {
-        fz->fb = malloc(fz->n_freqs * p->n_mels * sizeof *fz->fb);
-        fz->fb_lo = calloc(p->n_mels, sizeof *fz->fb_lo);
-        fz->fb_hi = calloc(p->n_mels, sizeof *fz->fb_hi);
+    if (s == SL_OK && p->type != SL_FEATURES_SPECTROGRAM && p->type != SL_FEATURES_RAW) {
+        size_t nm = fz->p.n_mels;
+        fz->fb = malloc(fz->n_freqs * nm * sizeof *fz->fb);
+        fz->fb_lo = calloc(nm, sizeof *fz->fb_lo);
+        fz->fb_hi = calloc(nm, sizeof *fz->fb_hi);
         if (!fz->fb || !fz->fb_lo || !fz->fb_hi) s = sl_fail(SL_ENOMEM, "out of memory");
-        if (s == SL_OK)
+        if (s == SL_OK && p->type == SL_FEATURES_BAND_ENERGY) {
+            /* rectangular bands: bin k (at k fs / n_fft Hz) belongs to [lo, hi); the last band
+             * also takes a bin exactly at its upper edge when that edge is the Nyquist frequency */
+            for (size_t k = 0; k < fz->n_freqs; k++) {
+                double f = (double)k * p->sample_rate / (double)p->n_fft;
+                for (size_t m = 0; m < nm; m++) {
+                    double lo = p->band_edges[m], hi = p->band_edges[m + 1];
+                    int in = f >= lo && (f < hi || (m + 1 == nm && f == hi && hi >= p->sample_rate / 2));
+                    fz->fb[k * nm + m] = in ? 1.0f : 0.0f;
+                }
+            }
+        } else if (s == SL_OK) {
             s = sl_mel_filterbank(fz->n_freqs, p->f_min, p->f_max, p->n_mels, p->sample_rate, p->mel_scale,
                                   p->slaney_norm, fz->fb);
+        }
         /* Each triangle touches a few bins: keep its range so the product skips the zeros. */
-        for (size_t m = 0; s == SL_OK && m < p->n_mels; m++) {
+        for (size_t m = 0; s == SL_OK && m < nm; m++) {
             size_t lo = fz->n_freqs, hi = 0;
             for (size_t k = 0; k < fz->n_freqs; k++)
-                if (fz->fb[k * p->n_mels + m] != 0.0f) {
+                if (fz->fb[k * nm + m] != 0.0f) {
                     if (k < lo) lo = k;
                     hi = k + 1;
                 }
@@ -151,13 +187,13 @@ sl_status sl_featurizer_new(sl_featurizer **out, const sl_features_params *p)
         }
         /* The weights again, each band's run contiguous: the product walks memory in order. */
         size_t total = 0;
-        for (size_t m = 0; s == SL_OK && m < p->n_mels; m++) total += fz->fb_hi[m] - fz->fb_lo[m];
-        fz->fb_off = s == SL_OK ? calloc(p->n_mels, sizeof *fz->fb_off) : NULL;
+        for (size_t m = 0; s == SL_OK && m < nm; m++) total += fz->fb_hi[m] - fz->fb_lo[m];
+        fz->fb_off = s == SL_OK ? calloc(nm, sizeof *fz->fb_off) : NULL;
         fz->fbw = s == SL_OK ? malloc((total ? total : 1) * sizeof *fz->fbw) : NULL;
         if (s == SL_OK && (!fz->fb_off || !fz->fbw)) s = sl_fail(SL_ENOMEM, "out of memory");
-        for (size_t m = 0, o = 0; s == SL_OK && m < p->n_mels; m++) {
+        for (size_t m = 0, o = 0; s == SL_OK && m < nm; m++) {
             fz->fb_off[m] = o;
-            for (size_t k = fz->fb_lo[m]; k < fz->fb_hi[m]; k++) fz->fbw[o++] = fz->fb[k * p->n_mels + m];
+            for (size_t k = fz->fb_lo[m]; k < fz->fb_hi[m]; k++) fz->fbw[o++] = fz->fb[k * nm + m];
         }
     }
     if (s == SL_OK && p->type == SL_FEATURES_MFCC) {
@@ -188,6 +224,7 @@ size_t sl_featurizer_frames(const sl_featurizer *fz, size_t n)
 {
     const sl_features_params *p = &fz->p;
     if (n == 0) return 0;
+    if (p->type == SL_FEATURES_RAW) return n;
     if (p->center) return 1 + n / p->hop_length;
     return n < p->win_length ? 0 : 1 + (n - p->win_length) / p->hop_length;
 }
@@ -343,7 +380,7 @@ static void finish_batch(const sl_featurizer *fz, float *restrict work, float *r
     }
     if (p->type == SL_FEATURES_MEL) return;
     const float eps = (float)p->log_eps;
-    float *log_out = p->type == SL_FEATURES_LOGMEL ? res : logm;
+    float *log_out = p->type == SL_FEATURES_MFCC ? logm : res; /* log-mel and band energies end here */
     if (p->log == SL_LOG_NATURAL) {
         for (size_t i = 0; i < nm * B; i++) lin[i] += eps;
         log_scaled(lin, log_out, nm * B, 1.0f);
@@ -397,6 +434,11 @@ sl_status sl_featurize(const sl_featurizer *fz, const float *x, size_t n, float 
     const sl_features_params *p = &fz->p;
     SL_TRY(check_signal(x, n));
     size_t frames = sl_featurizer_frames(fz, n);
+    if (p->type == SL_FEATURES_RAW) { /* pass-through (after pre-emphasis, if any) */
+        if (p->preemphasis > 0) preemphasise(x, n, (float)p->preemphasis, 0.0f, out);
+        else memcpy(out, x, n * sizeof *out);
+        return SL_OK;
+    }
     if (frames == 0)
         return sl_fail(SL_EARG, "features: signal of %zu samples is shorter than one frame (%zu)", n, p->win_length);
     void *own = NULL;
@@ -432,7 +474,7 @@ sl_status sl_featurize(const sl_featurizer *fz, const float *x, size_t n, float 
             for (size_t j = 0; j < batch; j++) out[b * frames + t0 + j] = res[b * FFT_BATCH + j];
     }
     size_t base = fz->n_base * frames;
-    if (p->log == SL_LOG_DB && p->top_db > 0 && p->type == SL_FEATURES_LOGMEL) {
+    if (p->log == SL_LOG_DB && p->top_db > 0 && (p->type == SL_FEATURES_LOGMEL || p->type == SL_FEATURES_BAND_ENERGY)) {
         /* AmplitudeToDB's floor: top_db below the loudest value of the whole matrix */
         float mx = -INFINITY;
         for (size_t i = 0; i < base; i++) mx = fmaxf(mx, out[i]);
@@ -463,6 +505,7 @@ sl_status sl_stream_new(sl_stream **out, const sl_featurizer *fz)
     *out = NULL;
     const sl_features_params *p = &fz->p;
     if (p->center) return sl_fail(SL_EARG, "streaming needs center: false (a stream has no end to reflect)");
+    if (p->type == SL_FEATURES_RAW) return sl_fail(SL_EARG, "streaming raw samples needs no featurizer");
     if (p->deltas) return sl_fail(SL_EARG, "streaming does not support deltas (they look ahead)");
     if (p->log == SL_LOG_DB && p->top_db > 0)
         return sl_fail(SL_EARG, "streaming does not support top_db (it needs the whole recording)");

@@ -33,6 +33,7 @@ typedef enum {
     F_SEED,     /* uint64_t */
     F_CHANNEL,  /* int: "mix" -> -1, or k >= 0 */
     F_STRLIST,  /* sl_strlist */
+    F_FLOATLIST,/* sl_floatlist, each value in [lo, hi] */
     F_RANGE,    /* double[2], lo <= hi; sets an int flag at aux_off */
     F_SECTION   /* nested mapping */
 } ftype;
@@ -88,7 +89,17 @@ static const field data_fields[] = {
 };
 static const section data_section = {data_fields, sizeof data_fields / sizeof *data_fields};
 
-static const char *const features_type_names[] = {"logmel", "mfcc", "mel", "spectrogram", NULL};
+static const char *const features_type_names[] = {"logmel", "mfcc", "mel", "spectrogram", "band_energy", "raw", NULL};
+static const char *const filter_type_names[] = {"none", "lowpass", "highpass", "bandpass", NULL};
+
+#define FILT(m) offsetof(sl_filter_config, m)
+static const field filter_fields[] = {
+    {"type", F_ENUM, FILT(type), 0, 0, 0, 0, NULL, filter_type_names, NULL, 0},
+    {"order", F_COUNT, FILT(order), 1, 16, 0, 0, NULL, NULL, NULL, 0},
+    {"low", F_FLOAT, FILT(low), 0, 1e6, 0, 0, "Hz", NULL, NULL, 0},
+    {"high", F_FLOAT, FILT(high), 0, 1e6, 0, 0, "Hz", NULL, NULL, 0},
+};
+static const section filter_section = {filter_fields, sizeof filter_fields / sizeof *filter_fields};
 static const char *const window_names[] = {"hann", "hann_symmetric", "hamming", "blackman", "rectangular", NULL};
 static const char *const mel_scale_names[] = {"htk", "slaney", NULL};
 static const char *const norm_names[] = {"none", "slaney", NULL};
@@ -115,6 +126,10 @@ static const field features_fields[] = {
     {"n_mfcc", F_COUNT, FEAT(n_mfcc), 1, 4096, 0, 0, NULL, NULL, NULL, 0},
     {"lifter", F_FLOAT, FEAT(lifter), 0, 1e6, 0, 0, NULL, NULL, NULL, 0},
     {"deltas", F_COUNT, FEAT(deltas), 0, 2, 0, 0, NULL, NULL, NULL, 0},
+    {"band_edges", F_FLOATLIST, FEAT(band_edges), 0, 1e6, 0, 0, "Hz", NULL, NULL, 0},
+    {"dc_remove", F_BOOL, FEAT(dc_remove), 0, 0, 0, 0, NULL, NULL, NULL, 0},
+    {"channel_scale", F_FLOATLIST, FEAT(channel_scale), -1e30, 1e30, 0, 0, NULL, NULL, NULL, 0},
+    {"filter", F_SECTION, FEAT(filter), 0, 0, 0, 0, NULL, NULL, &filter_section, 0},
 };
 static const section features_section = {features_fields, sizeof features_fields / sizeof *features_fields};
 
@@ -160,6 +175,11 @@ static void free_section(const section *sec, void *base)
         const field *f = &sec->fields[i];
         char *p = (char *)base + f->off;
         if (f->type == F_STRLIST) strlist_free((sl_strlist *)p);
+        else if (f->type == F_FLOATLIST) {
+            free(((sl_floatlist *)p)->v);
+            ((sl_floatlist *)p)->v = NULL;
+            ((sl_floatlist *)p)->n = 0;
+        }
         else if (f->type == F_SECTION) free_section(f->sub, p);
     }
 }
@@ -209,6 +229,11 @@ void sl_config_defaults(sl_config *cfg)
     f->n_mfcc = 13;
     f->lifter = 0;
     f->deltas = 0;
+    f->dc_remove = 0;
+    f->filter.type = 0;
+    f->filter.order = 4;
+    f->filter.low = 0;
+    f->filter.high = 0;
 }
 
 /* ---- units ---------------------------------------------------------------------------------- */
@@ -461,6 +486,33 @@ static sl_status apply_field(load_ctx *c, const field *f, void *base, const yn_n
         free(vals);
         return s;
     }
+    case F_FLOATLIST: {
+        sl_floatlist *l = (sl_floatlist *)p;
+        const yn_node *const *items = (const yn_node *const *)&v;
+        size_t n = 1;
+        if (v->kind == YN_SEQ) {
+            items = (const yn_node *const *)v->items;
+            n = v->n_items;
+        } else if (v->kind != YN_SCALAR) {
+            return field_error(c, v, path, "expected a list of numbers");
+        }
+        double *vals = malloc((n ? n : 1) * sizeof *vals);
+        if (!vals) return sl_fail(SL_ENOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++) {
+            sl_status st = scalar_text(c, items[i], path, text, sizeof text);
+            if (st == SL_OK) st = to_double(c, items[i], path, text, &vals[i]);
+            if (st == SL_OK && (vals[i] < f->lo || vals[i] > f->hi))
+                st = field_error(c, items[i], path, "item %zu (%s) is out of range", i + 1, text);
+            if (st != SL_OK) {
+                free(vals);
+                return st;
+            }
+        }
+        free(l->v);
+        l->v = vals;
+        l->n = n;
+        return SL_OK;
+    }
     case F_RANGE: {
         if (v->kind == YN_SCALAR && !v->quoted && (strcmp(v->value, "null") == 0 || strcmp(v->value, "~") == 0)) {
             *(int *)((char *)base + f->aux_off) = 0; /* not given */
@@ -619,7 +671,7 @@ static sl_status apply_override(load_ctx *c, sl_config *cfg, const char *ov)
     yn_node *v = NULL;
     const char *val = eq + 1;
     sl_status s = SL_OK;
-    if (f->type == F_STRLIST || f->type == F_RANGE || f->type == F_SECTION) {
+    if (f->type == F_STRLIST || f->type == F_FLOATLIST || f->type == F_RANGE || f->type == F_SECTION) {
         s = yn_parse(val, strlen(val), where, &v); /* "[a, b]" */
     } else { /* a single value is taken as written: "{label}_{group}.wav" is no YAML mapping */
         v = calloc(1, sizeof *v);
@@ -658,14 +710,26 @@ static sl_status check_config(const load_ctx *c, sl_config *cfg)
         return sl_fail(SL_ECONFIG, "%s: features.win_length: %zu is longer than n_fft (%zu)", n, fc->win_length, fc->n_fft);
     if (fc->power != 1 && fc->power != 2) return sl_fail(SL_ECONFIG, "%s: features.power: must be 1 or 2", n);
     double nyquist = d->sample_rate / 2;
-    if (fc->f_max > nyquist)
+    int mel_type = fc->type <= 2; /* logmel, mfcc, mel: the mel settings matter */
+    if (mel_type && fc->f_max > nyquist)
         return sl_fail(SL_ECONFIG, "%s: features.f_max: %g Hz is above the Nyquist frequency of data.sample_rate (%g Hz)",
                        n, fc->f_max, nyquist);
-    if (fc->f_min >= (fc->f_max > 0 ? fc->f_max : nyquist))
+    if (mel_type && fc->f_min >= (fc->f_max > 0 ? fc->f_max : nyquist))
         return sl_fail(SL_ECONFIG, "%s: features.f_min: %g Hz must be below f_max", n, fc->f_min);
-    if (fc->n_mels > fc->n_fft / 2 + 1)
+    if (mel_type && fc->n_mels > fc->n_fft / 2 + 1)
         return sl_fail(SL_ECONFIG, "%s: features.n_mels: %zu is more than the n_fft / 2 + 1 = %zu frequency bins", n,
                        fc->n_mels, fc->n_fft / 2 + 1);
+    if (fc->type == 4 && fc->band_edges.n < 2)
+        return sl_fail(SL_ECONFIG, "%s: features.band_edges: band_energy needs at least two edges, e.g. [0.5, 3, 8]", n);
+    const sl_filter_config *ft = &fc->filter;
+    if (ft->type != 0) {
+        if (!(ft->low > 0 && ft->low < nyquist))
+            return sl_fail(SL_ECONFIG, "%s: features.filter.low: %g Hz must be in (0, %g) Hz", n, ft->low, nyquist);
+        if (ft->type == 3 && !(ft->high > ft->low && ft->high < nyquist))
+            return sl_fail(SL_ECONFIG, "%s: features.filter.high: %g Hz must be in (low, %g) Hz", n, ft->high, nyquist);
+        if (ft->type == 3 && ft->order > 8)
+            return sl_fail(SL_ECONFIG, "%s: features.filter.order: at most 8 for a band-pass", n);
+    }
     if (fc->type == 1 && fc->n_mfcc > fc->n_mels)
         return sl_fail(SL_ECONFIG, "%s: features.n_mfcc: %zu is more than n_mels (%zu)", n, fc->n_mfcc, fc->n_mels);
     if (sp->by == SL_SPLIT_FIELD) {
@@ -788,6 +852,13 @@ static void write_section(FILE *out, const section *sec, const void *base, int i
                 if (j) fputs(", ", out);
                 write_string(out, l->items[j]);
             }
+            fputc(']', out);
+            break;
+        }
+        case F_FLOATLIST: {
+            const sl_floatlist *l = (const sl_floatlist *)p;
+            fputs(" [", out);
+            for (size_t j = 0; j < l->n; j++) fprintf(out, "%s%s", j ? ", " : "", fmt_num(num, sizeof num, l->v[j]));
             fputc(']', out);
             break;
         }

@@ -272,6 +272,103 @@ static void test_config_errors(void **state)
     sl_config_free(&cfg);
 }
 
+/* Other sensors: 3-axis CSV series, DC removal, per-channel scale, a high-pass filter, band
+ * energies per channel, and raw pass-through. */
+static void test_sensor_series(void **state)
+{
+    (void)state;
+    char dir[1100], path[1200], cache[1200];
+    snprintf(dir, sizeof dir, "%s/imu", g_dir);
+    assert_int_equal(sl_mkdirs(dir), SL_OK);
+    /* 2.4 s at 50 Hz: x a 5 Hz sine on an offset of 3, y a 1.5 Hz sine, z a 12 Hz sine */
+    for (int f = 0; f < 3; f++) {
+        snprintf(path, sizeof path, "%s/%s_p%d_0.csv", dir, f == 2 ? "run" : "walk", f);
+        FILE *fp = fopen(path, "w");
+        assert_non_null(fp);
+        fprintf(fp, "time,ax,ay,az\n");
+        for (int i = 0; i < 120; i++) {
+            double t = i / 50.0;
+            fprintf(fp, "%.4f,%.6f,%.6f,%.6f\n", t, 3 + sin(6.283185307179586 * 5 * t),
+                    0.5 * sin(6.283185307179586 * 1.5 * t), 0.2 * sin(6.283185307179586 * 12 * t + f));
+        }
+        fclose(fp);
+    }
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml,
+             "data:\n  root: %s\n  pattern: \"{label}_{group}_{take}.csv\"\n  sample_rate: 50\n  duration: 2s\n"
+             "  split: { by: hash, val_fraction: 0 }\n"
+             "features:\n  type: band_energy\n  n_fft: 64\n  win_length: 64\n  hop_length: 25\n"
+             "  band_edges: [0.5, 3, 8, 20]\n  dc_remove: true\n  channel_scale: [1, 2, 1]\n"
+             "  filter: { type: highpass, order: 2, low: 0.3 }\n", dir);
+    sl_config cfg;
+    if (sl_config_parse(&cfg, yaml, strlen(yaml), "imu.yaml", g_dir, NULL, 0) != SL_OK) fail_msg("%s", sl_last_error());
+    sl_dataset *ds = dataset(&cfg);
+    assert_int_equal(sl_dataset_count(ds), 3);
+    assert_int_equal(sl_dataset_entry(ds, 0)->channels, 3);
+    snprintf(cache, sizeof cache, "%s/imu.bin", g_dir);
+    build(&cfg, ds, cache, 3, 0);
+    sl_feature_cache *c;
+    assert_int_equal(sl_feature_cache_open(&c, cache), SL_OK);
+    assert_int_equal(sl_feature_cache_bands(c), 9); /* 3 channels x 3 bands */
+    assert_int_equal(sl_feature_cache_frames(c), 1 + (100 - 64) / 25);
+    const float *r = sl_feature_cache_row(c, 0);
+    size_t nf = sl_feature_cache_frames(c);
+    /* each channel's energy sits in its sine's band: x 5 Hz -> band 1, y 1.5 Hz -> band 0, z 12 Hz -> band 2 */
+    static const int peak[3] = {1, 0, 2};
+    for (int ch = 0; ch < 3; ch++)
+        for (int b = 0; b < 3; b++)
+            if (b != peak[ch])
+                assert_true(r[(size_t)(ch * 3 + peak[ch]) * nf] > r[(size_t)(ch * 3 + b) * nf] + 2.0f);
+    sl_feature_cache_close(c);
+
+    /* the scale shows: y at scale 2 has 4x the energy (+ln 4) of y at scale 1 */
+    const char *ov[] = {"features.channel_scale=[1, 1, 1]"};
+    sl_config cfg1;
+    assert_int_equal(sl_config_parse(&cfg1, yaml, strlen(yaml), "imu.yaml", g_dir, ov, 1), SL_OK);
+    snprintf(path, sizeof path, "%s/imu1.bin", g_dir);
+    build(&cfg1, ds, path, 3, 0);
+    sl_feature_cache *c1;
+    assert_int_equal(sl_feature_cache_open(&c, cache), SL_OK);
+    assert_int_equal(sl_feature_cache_open(&c1, path), SL_OK);
+    double d = sl_feature_cache_row(c, 0)[3 * nf] - sl_feature_cache_row(c1, 0)[3 * nf];
+    assert_true(fabs(d - log(4.0)) < 1e-3);
+    sl_feature_cache_close(c);
+    sl_feature_cache_close(c1);
+
+    /* raw: the conditioned samples themselves, (3 channels, 100 samples); DC removed */
+    const char *ov2[] = {"features.type=raw", "features.filter.type=none"};
+    sl_config cfg2;
+    assert_int_equal(sl_config_parse(&cfg2, yaml, strlen(yaml), "imu.yaml", g_dir, ov2, 2), SL_OK);
+    build(&cfg2, ds, path, 3, 0);
+    assert_int_equal(sl_feature_cache_open(&c, path), SL_OK);
+    assert_int_equal(sl_feature_cache_bands(c), 3);
+    assert_int_equal(sl_feature_cache_frames(c), 100);
+    double mean = 0;
+    for (size_t t = 0; t < 100; t++) mean += sl_feature_cache_row(c, 0)[t];
+    assert_true(fabs(mean / 100) < 0.05); /* the offset of 3 is gone (the mean of the whole 2.4 s was removed) */
+    sl_feature_cache_close(c);
+
+    /* a scale list of the wrong length is refused */
+    const char *ov3[] = {"features.channel_scale=[1, 2]"};
+    sl_config cfg3;
+    assert_int_equal(sl_config_parse(&cfg3, yaml, strlen(yaml), "imu.yaml", g_dir, ov3, 1), SL_OK);
+    sl_features_stats st;
+    assert_int_equal(sl_features_build(&cfg3, ds, path, NULL, &st), SL_ECONFIG);
+    assert_non_null(strstr(sl_last_error(), "features.channel_scale: 2 values for 3 channels"));
+    /* a band without an FFT bin is refused */
+    const char *ov4[] = {"features.band_edges=[0.5, 0.6, 8]"};
+    sl_config cfg4;
+    assert_int_equal(sl_config_parse(&cfg4, yaml, strlen(yaml), "imu.yaml", g_dir, ov4, 1), SL_OK);
+    assert_int_equal(sl_features_build(&cfg4, ds, path, NULL, &st), SL_ECONFIG);
+    assert_non_null(strstr(sl_last_error(), "band [0.5, 0.6) Hz holds no FFT bin"));
+    sl_config_free(&cfg);
+    sl_config_free(&cfg1);
+    sl_config_free(&cfg2);
+    sl_config_free(&cfg3);
+    sl_config_free(&cfg4);
+    sl_dataset_free(ds);
+}
+
 int main(void)
 {
     const char *t = getenv("SIGLOOP_TEST_TMP");
@@ -285,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_damaged_cache),
         cmocka_unit_test(test_manifest_round_trip),
         cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_sensor_series),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
