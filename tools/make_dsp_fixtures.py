@@ -66,6 +66,11 @@ def main():
                                              window_fn=torch.hamming_window)(x)
     save("spec_hamming_george0.f32", spec)                  # (65, 126)
 
+    # Power spectrogram, Hann, centred with zero (constant) padding.
+    spec0 = torchaudio.transforms.Spectrogram(n_fft=256, win_length=200, hop_length=80, power=2.0, center=True,
+                                              pad_mode="constant")(x)
+    save("spec_constant_george0.f32", spec0)                # (129, 101)
+
     # Filterbanks, (n_freqs, n_mels), and the DCT: torchaudio's formulas evaluated in float64 (its
     # float32 default rounds the band edges near 4 kHz to ~2e-4 Hz, which moves filter weights by
     # up to ~4e-6: more than the 1e-6 these are held to). Stored as float32 all the same.

@@ -88,6 +88,7 @@ typedef struct {
     size_t hop_length;        /* >= 1; 80 */
     int window;               /* window: hann | hann_symmetric | hamming | blackman | rectangular */
     int center;               /* false: frame t covers [t hop, t hop + win_length) */
+    int pad_mode;             /* pad_mode (center only): reflect | constant (zeros) */
     double preemphasis;       /* [0, 1); 0 (off) */
     double power;             /* 1 (magnitude) or 2 (power); 2 */
     size_t n_mels;            /* 40 */

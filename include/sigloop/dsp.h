@@ -118,7 +118,8 @@ typedef struct {
     size_t win_length;      /* samples per frame */
     size_t hop_length;      /* samples between frames, >= 1 */
     sl_window_type window;
-    int center;             /* 1: reflect-pad by n_fft/2 (torchaudio's default); 0: see above */
+    int center;             /* 1: pad by n_fft/2 at each end (torchaudio's default); 0: see above */
+    int pad_zero;           /* center only: 0 reflect-pads (torchaudio's default), 1 pads with zeros */
     double preemphasis;     /* y[n] = x[n] - a x[n-1]; 0 turns it off */
     double power;           /* 2: power, 1: magnitude */
     size_t n_mels;

@@ -34,6 +34,7 @@ void sl_features_params_from_config(const sl_config *cfg, sl_features_params *p)
     p->hop_length = f->hop_length;
     p->window = (sl_window_type)f->window;
     p->center = f->center;
+    p->pad_zero = f->pad_mode == 1;
     p->preemphasis = f->preemphasis;
     p->power = f->power;
     p->n_mels = f->n_mels;
@@ -71,7 +72,7 @@ void sl_features_settings_hash(const sl_config *cfg, char hex[SL_HASH_HEX])
     for (size_t i = 0; i < fc->channel_scale.n && n < (int)sizeof text - 40; i++)
         n += snprintf(text + n, sizeof text - (size_t)n, " scale=%a", fc->channel_scale.v[i]);
     if (n < (int)sizeof text - 120)
-        n += snprintf(text + n, sizeof text - (size_t)n, " dc=%d filter=%d/%zu/%a/%a", fc->dc_remove, fc->filter.type,
+        n += snprintf(text + n, sizeof text - (size_t)n, " pad=%d dc=%d filter=%d/%zu/%a/%a", fc->pad_mode, fc->dc_remove, fc->filter.type,
                       fc->filter.order, fc->filter.low, fc->filter.high);
     sl_hash_bytes(text, (size_t)n, hex);
 }

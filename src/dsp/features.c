@@ -459,7 +459,13 @@ sl_status sl_featurize(const sl_featurizer *fz, const float *x, size_t n, float 
             const float *s;
             if (p->center) {
                 long start = (long)(t * p->hop_length) - (long)(p->n_fft / 2) + (long)((p->n_fft - p->win_length) / 2);
-                for (size_t i = 0; i < p->win_length; i++) seg[i] = sig[reflect(start + (long)i, n)];
+                if (p->pad_zero)
+                    for (size_t i = 0; i < p->win_length; i++) {
+                        long at = start + (long)i;
+                        seg[i] = at >= 0 && at < (long)n ? sig[at] : 0.0f;
+                    }
+                else
+                    for (size_t i = 0; i < p->win_length; i++) seg[i] = sig[reflect(start + (long)i, n)];
                 s = seg;
             } else {
                 s = sig + t * p->hop_length;

@@ -90,6 +90,7 @@ static const field data_fields[] = {
 static const section data_section = {data_fields, sizeof data_fields / sizeof *data_fields};
 
 static const char *const features_type_names[] = {"logmel", "mfcc", "mel", "spectrogram", "band_energy", "raw", NULL};
+static const char *const pad_mode_names[] = {"reflect", "constant", NULL};
 static const char *const filter_type_names[] = {"none", "lowpass", "highpass", "bandpass", NULL};
 
 #define FILT(m) offsetof(sl_filter_config, m)
@@ -113,6 +114,7 @@ static const field features_fields[] = {
     {"hop_length", F_COUNT, FEAT(hop_length), 1, 1 << 20, 0, 0, NULL, NULL, NULL, 0},
     {"window", F_ENUM, FEAT(window), 0, 0, 0, 0, NULL, window_names, NULL, 0},
     {"center", F_BOOL, FEAT(center), 0, 0, 0, 0, NULL, NULL, NULL, 0},
+    {"pad_mode", F_ENUM, FEAT(pad_mode), 0, 0, 0, 0, NULL, pad_mode_names, NULL, 0},
     {"preemphasis", F_FLOAT, FEAT(preemphasis), 0, 1, 0, 1, NULL, NULL, NULL, 0},
     {"power", F_FLOAT, FEAT(power), 1, 2, 0, 0, NULL, NULL, NULL, 0},
     {"n_mels", F_COUNT, FEAT(n_mels), 1, 4096, 0, 0, NULL, NULL, NULL, 0},
