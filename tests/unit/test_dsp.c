@@ -16,6 +16,15 @@
 #include "sigloop/dsp.h"
 #include "sigloop/rng.h"
 
+/* 64-byte aligned buffers for the batched FFT */
+static float *sl_test_aligned(size_t n)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, 64, n * sizeof(float)) != 0) fail_msg("out of memory");
+    return p;
+}
+static void sl_test_aligned_free(float *p) { free(p); }
+
 static float *load_fixture(const char *name, size_t count)
 {
     const char *dir = getenv("SIGLOOP_FIXTURES");
@@ -220,6 +229,35 @@ static void test_fft_identities(void **state)
     assert_int_equal(sl_fft_new(&f, 0), SL_EARG);
 }
 
+/* The batched FFT (a complex FFT of n/2 points and a split, for even n) against the plain real FFT. */
+static void test_fft_batch(void **state)
+{
+    (void)state;
+    sl_rng r = sl_rng_make(9, 0);
+    double worst = 0;
+    for (size_t n = 2; n <= 1100; n += (n < 64 ? 1 : 37)) {
+        size_t in_dist = (n + 15) / 16 * 16, out_dist = (n + 2 + 15) / 16 * 16;
+        sl_fft *b, *one;
+        if (sl_fft_new_batch(&b, n, 8, in_dist, out_dist) != SL_OK) fail_msg("%s", sl_last_error());
+        assert_int_equal(sl_fft_new(&one, n), SL_OK);
+        float *x = sl_test_aligned(8 * in_dist), *X = sl_test_aligned(8 * out_dist), *Y = malloc((n + 2) * sizeof *Y);
+        for (size_t i = 0; i < 8 * in_dist; i++) x[i] = (float)(2 * sl_rng_uniform_double(&r) - 1);
+        sl_fft_forward_batch(b, x, X);
+        for (size_t t = 0; t < 8; t++) {
+            sl_fft_forward(one, x + t * in_dist, Y);
+            double scale = sqrt((double)n);
+            for (size_t k = 0; k < 2 * (n / 2 + 1); k++) worst = fmax(worst, fabs((double)X[t * out_dist + k] - Y[k]) / scale);
+        }
+        sl_test_aligned_free(x);
+        sl_test_aligned_free(X);
+        free(Y);
+        sl_fft_free(b);
+        sl_fft_free(one);
+    }
+    printf("  batched FFT vs real FFT, sizes 2..1100: max |error| / sqrt(n) %.2e (tolerance 1e-6)\n", worst);
+    assert_true(worst < 1e-6);
+}
+
 static void test_streaming_bit_identical(void **state)
 {
     (void)state;
@@ -421,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_centered_db_and_spectrogram), cmocka_unit_test(test_fft_identities),
         cmocka_unit_test(test_streaming_bit_identical), cmocka_unit_test(test_windows),
         cmocka_unit_test(test_bad_parameters),          cmocka_unit_test(test_filters),
+        cmocka_unit_test(test_fft_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
