@@ -182,6 +182,8 @@ static void test_centered_db_and_spectrogram(void **state)
     double peak = 0; /* power spans decades: hold it to 1e-5 of the largest value */
     for (size_t i = 0; i < 129 * 101; i++) peak = fmax(peak, want[i]);
     compare("power spectrogram, centred, zero padding", got, want, 129, 101, 1e-5 * peak);
+    free(got);
+    free(want);
     free(x);
 }
 
