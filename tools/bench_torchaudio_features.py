@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The peer side of bench/features.sh: torchaudio's log-mel of every FSDD clip with the acceptance
 settings, one thread, per clip: compute alone (signals decoded and padded beforehand) and decode +
-compute (the WAV read with Python's wave module and numpy). Median of several passes.
+compute (the WAV read with Python's wave module and numpy); then, for reference, compute with 64
+clips per call (torchaudio's batched use). Median of several passes.
 
     tools/bench_torchaudio_features.py FSDD_RECORDINGS_FOLDER [PASSES]
 """
@@ -37,8 +38,11 @@ def main():
         with torch.no_grad():
             return torch.log(mel(torch.nn.functional.pad(x, (28, 28))) + 1e-6)
 
+    batch = torch.stack(signals)
+
     for label, fn in (("compute:", lambda: [compute(x) for x in signals]),
-                      ("decode + compute:", lambda: [compute(decode(p)) for p in paths])):
+                      ("decode + compute:", lambda: [compute(decode(p)) for p in paths]),
+                      ("compute, 64 clips per call:", lambda: [compute(batch[i:i + 64]) for i in range(0, len(paths), 64)])):
         fn()  # warm-up
         times = []
         for _ in range(passes):
