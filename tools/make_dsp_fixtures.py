@@ -53,6 +53,10 @@ def main():
     mfcc = torchaudio.transforms.MFCC(sample_rate=8000, n_mfcc=13, log_mels=True, melkwargs={
         k: v for k, v in kw.items() if k != "sample_rate"})(xp)
     save("mfcc_george0.f32", mfcc)                          # (13, 98)
+    # torchaudio's MFCC default: the log-mel in dB (AmplitudeToDB, top_db 80) before the DCT
+    mfcc_db = torchaudio.transforms.MFCC(sample_rate=8000, n_mfcc=13, melkwargs={
+        k: v for k, v in kw.items() if k != "sample_rate"})(xp)
+    save("mfcc_db_george0.f32", mfcc_db)                    # (13, 98)
 
     # Centred frames (reflect padding), Slaney scale and area norm, dB with top_db 80.
     kw2 = dict(sample_rate=8000, n_fft=256, win_length=200, hop_length=80, f_min=0.0, f_max=4000.0,

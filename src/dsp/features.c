@@ -111,10 +111,6 @@ static sl_status check_params(const sl_features_params *p)
         if (p->n_mfcc < 1 || p->n_mfcc > p->n_mels)
             return sl_fail(SL_EARG, "features: n_mfcc (%zu) must be in [1, n_mels = %zu]", p->n_mfcc, p->n_mels);
         if (!(p->lifter >= 0)) return sl_fail(SL_EARG, "features: lifter must be >= 0 (got %g)", p->lifter);
-        /* torchaudio floors the log-mel at top_db before its DCT; that needs the whole log-mel
-         * matrix first, which this path does not keep. */
-        if (p->log == SL_LOG_DB && p->top_db > 0)
-            return sl_fail(SL_EARG, "features: top_db is not supported for mfcc (set top_db: 0 or log: natural)");
     }
     return SL_OK;
 }
@@ -231,11 +227,13 @@ size_t sl_featurizer_frames(const sl_featurizer *fz, size_t n)
 
 /* Floats of the work area, which starts 64-byte aligned: FFT_BATCH frames (n_fft each), their
  * spectra (n_fft + 2 each), then for the batch the power spectra (n_freqs x FFT_BATCH), the mel
- * energies and their logs (n_mels x FFT_BATCH each), and the result (n_base x FFT_BATCH). */
+ * energies and their logs (n_mels x FFT_BATCH each), and the result (max(n_base, n_mels) x
+ * FFT_BATCH). */
 static size_t work_floats(const sl_featurizer *fz)
 {
-    return FFT_BATCH * (round_up(fz->p.n_fft) + round_up(fz->p.n_fft + 2) + fz->n_freqs + 2 * fz->p.n_mels +
-                        fz->n_base);
+    /* the result holds n_base bands, or n_mels when an MFCC's log-mel is kept for its floor */
+    size_t res = fz->n_base > fz->p.n_mels ? fz->n_base : fz->p.n_mels;
+    return FFT_BATCH * (round_up(fz->p.n_fft) + round_up(fz->p.n_fft + 2) + fz->n_freqs + 2 * fz->p.n_mels + res);
 }
 
 static float *batch_result(const sl_featurizer *fz, float *work)
@@ -243,11 +241,15 @@ static float *batch_result(const sl_featurizer *fz, float *work)
     return work + FFT_BATCH * (round_up(fz->p.n_fft) + round_up(fz->p.n_fft + 2) + fz->n_freqs + 2 * fz->p.n_mels);
 }
 
-/* Scratch: the pre-emphasised signal (n), the work area (aligned: up to 64 bytes of slack) and a
- * segment for centred frames (win_length). */
+/* Scratch: the pre-emphasised signal (n), the work area (aligned: up to 64 bytes of slack), a
+ * segment for centred frames (win_length), and for MFCC in dB with top_db the whole log-mel
+ * matrix (n_mels x frames). */
 size_t sl_featurizer_scratch_size(const sl_featurizer *fz, size_t n)
 {
-    return (n + ALIGN_FLOATS + work_floats(fz) + fz->p.win_length) * sizeof(float);
+    const sl_features_params *p = &fz->p;
+    size_t mats = p->type == SL_FEATURES_MFCC && p->log == SL_LOG_DB && p->top_db > 0
+                      ? p->n_mels * sl_featurizer_frames(fz, n) : 0;
+    return (n + ALIGN_FLOATS + work_floats(fz) + p->win_length + mats) * sizeof(float);
 }
 
 /* Natural logarithm of a positive normal float, branch-free so GCC vectorises the loops that
@@ -349,7 +351,7 @@ static void window_frame(const sl_featurizer *fz, const float *restrict seg, flo
  * frames of the batch (the innermost loops have FFT_BATCH independent lanes, which GCC vectorises
  * and which never mix frames, so a frame's values do not depend on its neighbours). In dB mode the
  * floor of top_db is not applied here (it needs the whole matrix). */
-static void finish_batch(const sl_featurizer *fz, float *restrict work, float *restrict res)
+static void finish_batch(const sl_featurizer *fz, float *restrict work, float *restrict res, int log_mel_only)
 {
     enum { B = FFT_BATCH };
     const sl_features_params *p = &fz->p;
@@ -380,7 +382,9 @@ static void finish_batch(const sl_featurizer *fz, float *restrict work, float *r
     }
     if (p->type == SL_FEATURES_MEL) return;
     const float eps = (float)p->log_eps;
-    float *log_out = p->type == SL_FEATURES_MFCC ? logm : res; /* log-mel and band energies end here */
+    /* log-mel and band energies end here, and so does MFCC when its DCT has to wait for the
+     * whole log-mel matrix (log_mel_only) */
+    float *log_out = p->type == SL_FEATURES_MFCC && !log_mel_only ? logm : res;
     if (p->log == SL_LOG_NATURAL) {
         for (size_t i = 0; i < nm * B; i++) lin[i] += eps;
         log_scaled(lin, log_out, nm * B, 1.0f);
@@ -388,7 +392,7 @@ static void finish_batch(const sl_featurizer *fz, float *restrict work, float *r
         for (size_t i = 0; i < nm * B; i++) lin[i] = fmaxf(lin[i], eps);
         log_scaled(lin, log_out, nm * B, 4.342944819f);
     }
-    if (p->type == SL_FEATURES_MFCC) {
+    if (p->type == SL_FEATURES_MFCC && !log_mel_only) {
         for (size_t k = 0; k < p->n_mfcc; k++) {
             float acc[B] = {0};
             for (size_t m = 0; m < nm; m++)
@@ -452,6 +456,11 @@ sl_status sl_featurize(const sl_featurizer *fz, const float *x, size_t n, float 
         preemphasise(x, n, (float)p->preemphasis, 0.0f, y);
         sig = y;
     }
+    /* MFCC in dB with top_db (torchaudio's MFCC default): the floor is a property of the whole
+     * log-mel matrix, so the log-mel goes to `mats` first, is floored, and then gets its DCT. */
+    int mfcc_after_floor = p->type == SL_FEATURES_MFCC && p->log == SL_LOG_DB && p->top_db > 0;
+    size_t n_rows = mfcc_after_floor ? p->n_mels : fz->n_base;
+    float *mats = mfcc_after_floor ? seg + p->win_length : out;
     for (size_t t0 = 0; t0 < frames; t0 += FFT_BATCH) {
         size_t batch = frames - t0 < FFT_BATCH ? frames - t0 : FFT_BATCH;
         for (size_t j = 0; j < batch; j++) {
@@ -475,9 +484,21 @@ sl_status sl_featurize(const sl_featurizer *fz, const float *x, size_t n, float 
         /* unused slots of a last, partial batch hold old frames: transformed and ignored */
         sl_fft_forward_batch(fz->fft, work, work + FFT_BATCH * round_up(p->n_fft));
         float *res = batch_result(fz, work);
-        finish_batch(fz, work, res);
-        for (size_t b = 0; b < fz->n_base; b++)
-            for (size_t j = 0; j < batch; j++) out[b * frames + t0 + j] = res[b * FFT_BATCH + j];
+        finish_batch(fz, work, res, mfcc_after_floor);
+        for (size_t b = 0; b < n_rows; b++)
+            for (size_t j = 0; j < batch; j++) mats[b * frames + t0 + j] = res[b * FFT_BATCH + j];
+    }
+    if (mfcc_after_floor) {
+        size_t cells = p->n_mels * frames;
+        float mx = -INFINITY;
+        for (size_t i = 0; i < cells; i++) mx = fmaxf(mx, mats[i]);
+        for (size_t i = 0; i < cells; i++) mats[i] = fmaxf(mats[i], mx - (float)p->top_db);
+        for (size_t k = 0; k < p->n_mfcc; k++)
+            for (size_t t = 0; t < frames; t++) {
+                float acc = 0;
+                for (size_t m = 0; m < p->n_mels; m++) acc += mats[m * frames + t] * fz->dct[m * p->n_mfcc + k];
+                out[k * frames + t] = acc * fz->lift[k];
+            }
     }
     size_t base = fz->n_base * frames;
     if (p->log == SL_LOG_DB && p->top_db > 0 && (p->type == SL_FEATURES_LOGMEL || p->type == SL_FEATURES_BAND_ENERGY)) {
@@ -574,7 +595,7 @@ sl_status sl_stream_push(sl_stream *s, const float *x, size_t n, float *out, siz
         window_frame(s->fz, s->pending, s->work, 0);
         sl_fft_forward_batch(s->fz->fft, s->work, s->work + FFT_BATCH * round_up(p->n_fft));
         float *res = batch_result(s->fz, s->work);
-        finish_batch(s->fz, s->work, res);
+        finish_batch(s->fz, s->work, res, 0);
         for (size_t b = 0; b < s->fz->n_base; b++) out[*n_out * s->fz->n_base + b] = res[b * FFT_BATCH];
         (*n_out)++;
         /* advance by hop: keep the overlap, or drop what lies beyond the frame */

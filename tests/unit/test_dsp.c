@@ -140,6 +140,14 @@ static void test_logmel_mfcc_deltas(void **state)
     compare("MFCC (1e-3)", got, want, 13, 98, 1e-3);
     free(got);
     free(want);
+    p.log = SL_LOG_DB; /* torchaudio's MFCC default: dB (amin 1e-10) floored 80 dB below the peak */
+    p.log_eps = 1e-10;
+    p.top_db = 80;
+    got = run(&p, x, 8000, 13, 98);
+    want = load_fixture("mfcc_db_george0.f32", 13 * 98);
+    compare("MFCC, dB log-mel with top_db 80 (1e-3)", got, want, 13, 98, 1e-3);
+    free(got);
+    free(want);
     free(x);
 }
 
