@@ -32,6 +32,9 @@ void cli_error(const char *fmt, ...)
  * *done is set. */
 int cli_parse_common(int argc, char **argv, cli_common *c, const char *help, int *done);
 
+/* Monotonic seconds, for "in 0.12 s". */
+double cli_now(void);
+
 int cmd_data(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_features(int argc, char **argv);

@@ -2,7 +2,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/cli.h"
 #include "sigloop/config.h"
@@ -29,13 +28,6 @@ static const char help[] =
     "  -h, --help          this text\n"
     "\n"
     "Exit status: 0 success (leakage warnings included), 1 failure, 2 usage error.\n";
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void json_string(FILE *f, const char *s)
 {
@@ -73,7 +65,7 @@ int cmd_data(int argc, char **argv)
     int rc = cli_parse_common(argc, argv, &c, help, &done);
     if (rc != CLI_OK || done) return rc;
 
-    double t0 = now();
+    double t0 = cli_now();
     sl_config cfg;
     if (sl_config_load(&cfg, c.config, c.sets, c.n_sets) != SL_OK) {
         cli_error("%s", sl_last_error());
@@ -106,7 +98,7 @@ int cmd_data(int argc, char **argv)
         sl_config_free(&cfg);
         return CLI_FAIL;
     }
-    double seconds = now() - t0;
+    double seconds = cli_now() - t0;
     if (c.json) {
         print_json(ds, manifest, seconds);
     } else if (!c.quiet) {

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "cli/cli.h"
 #include "sigloop/config.h"
@@ -31,13 +30,6 @@ static const char help[] =
     "  -h, --help          this text\n"
     "\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static const char *type_name(int t)
 {
@@ -67,7 +59,7 @@ int cmd_features(int argc, char **argv)
     int rc = cli_parse_common(n_rest, rest, &c, help, &done);
     if (rc != CLI_OK || done) return rc;
 
-    double t0 = now();
+    double t0 = cli_now();
     sl_config cfg;
     if (sl_config_load(&cfg, c.config, c.sets, c.n_sets) != SL_OK) {
         cli_error("%s", sl_last_error());
@@ -112,7 +104,7 @@ int cmd_features(int argc, char **argv)
         sl_config_free(&cfg);
         return CLI_FAIL;
     }
-    double seconds = now() - t0;
+    double seconds = cli_now() - t0;
     double mb = (double)st.rows * (double)st.bands * (double)st.frames * 4.0 / 1e6;
     if (c.json) {
         printf("{\"cache\": \"%s\", \"rows\": %zu, \"bands\": %zu, \"frames\": %zu, \"computed\": %zu, "

@@ -457,6 +457,21 @@ static const char *fmt_num(char *buf, size_t size, double v)
 
 static sl_status apply_section(load_ctx *c, const section *sec, void *base, const yn_node *map, const char *path);
 
+/* The items of a list field: a sequence's items, or a single scalar as a list of one. */
+static sl_status list_items(const load_ctx *c, const yn_node *const *v, const char *path, const char *what,
+                            const yn_node *const **items, size_t *n)
+{
+    if ((*v)->kind == YN_SEQ) {
+        *items = (const yn_node *const *)(*v)->items;
+        *n = (*v)->n_items;
+        return SL_OK;
+    }
+    if ((*v)->kind != YN_SCALAR) return field_error(c, *v, path, "expected %s", what);
+    *items = v;
+    *n = 1;
+    return SL_OK;
+}
+
 static sl_status apply_field(load_ctx *c, const field *f, void *base, const yn_node *v, const char *path)
 {
     char *p = (char *)base + f->off;
@@ -467,14 +482,9 @@ static sl_status apply_field(load_ctx *c, const field *f, void *base, const yn_n
         return apply_section(c, f->sub, p, v, path);
     case F_STRLIST: {
         sl_strlist *l = (sl_strlist *)p;
-        const yn_node *const *items = (const yn_node *const *)&v;
-        size_t n = 1;
-        if (v->kind == YN_SEQ) {
-            items = (const yn_node *const *)v->items;
-            n = v->n_items;
-        } else if (v->kind != YN_SCALAR) {
-            return field_error(c, v, path, "expected a list");
-        }
+        const yn_node *const *items = NULL;
+        size_t n = 0;
+        SL_TRY(list_items(c, &v, path, "a list", &items, &n));
         char **vals = calloc(n ? n : 1, sizeof *vals);
         if (!vals) return sl_fail(SL_ENOMEM, "out of memory");
         sl_status s = SL_OK;
@@ -490,14 +500,9 @@ static sl_status apply_field(load_ctx *c, const field *f, void *base, const yn_n
     }
     case F_FLOATLIST: {
         sl_floatlist *l = (sl_floatlist *)p;
-        const yn_node *const *items = (const yn_node *const *)&v;
-        size_t n = 1;
-        if (v->kind == YN_SEQ) {
-            items = (const yn_node *const *)v->items;
-            n = v->n_items;
-        } else if (v->kind != YN_SCALAR) {
-            return field_error(c, v, path, "expected a list of numbers");
-        }
+        const yn_node *const *items = NULL;
+        size_t n = 0;
+        SL_TRY(list_items(c, &v, path, "a list of numbers", &items, &n));
         double *vals = malloc((n ? n : 1) * sizeof *vals);
         if (!vals) return sl_fail(SL_ENOMEM, "out of memory");
         for (size_t i = 0; i < n; i++) {
