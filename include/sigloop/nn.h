@@ -1,0 +1,129 @@
+/* The network: a static graph of ops over per-example tensors, and a net that runs it on batches.
+ *
+ * A graph is an ordered array of nodes; node 0 is the input, every other node names the nodes it
+ * reads (always earlier ones), so forward runs the array in order and backward in reverse. Shapes
+ * are per example and inferred when a node is added: (C, T) for 1-D signals, (F) for vectors.
+ * A builder call returns the new node's index, or -1 after recording a message; the first error
+ * sticks (sl_graph_status), so a builder can add a whole network and check once.
+ *
+ * Numbers are sl_real: float in the library; the gradient tests build the same sources with
+ * SIGLOOP_NN_DOUBLE to check every gradient by finite differences in double precision.
+ *
+ * Kernels follow one contract: forward overwrites its output; backward adds (+=) into the input
+ * gradients and the parameter gradients. */
+#ifndef SIGLOOP_NN_H
+#define SIGLOOP_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sigloop/base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifdef SIGLOOP_NN_DOUBLE
+typedef double sl_real;
+#else
+typedef float sl_real;
+#endif
+
+#define SL_NN_MAX_INPUTS 8
+#define SL_NN_NAME 32
+
+typedef enum {
+    SL_OP_INPUT = 0,
+    SL_OP_CONV1D,    /* (C_in, T) -> (C_out, T'), stride, padding, dilation, groups, bias */
+    SL_OP_BATCHNORM, /* per channel (dim 0), batch statistics in training, running ones after */
+    SL_OP_RELU,
+    SL_OP_ADD,       /* two inputs of one shape */
+    SL_OP_GAP,       /* global average pool: (C, T) -> (C) */
+    SL_OP_DENSE,     /* (F) -> (units), bias */
+    SL_OP_COUNT
+} sl_op;
+
+typedef struct {
+    int rank;          /* 1 or 2 */
+    size_t d[2];       /* (F) or (C, T) */
+} sl_shape;
+
+size_t sl_shape_size(const sl_shape *s);
+
+typedef struct {
+    sl_op op;
+    char name[SL_NN_NAME];
+    int in[SL_NN_MAX_INPUTS];
+    int n_in;
+    sl_shape shape;         /* of the output, per example */
+    /* attributes */
+    size_t c_out, kernel, stride, pad, dilation, groups; /* conv1d */
+    int bias;               /* conv1d, dense */
+    size_t units;           /* dense */
+    double eps, momentum;   /* batchnorm: 1e-5, 0.1 (as PyTorch) */
+    /* layout in the net's blocks (floats) */
+    size_t param_off, n_params;  /* conv1d: w (C_out, C_in/groups, K) then b (C_out);
+                                    batchnorm: gamma (C) then beta (C); dense: w (units, F), b */
+    size_t state_off, n_state;   /* batchnorm: running mean (C), running var (C) */
+    size_t macs;                 /* multiply-adds per example (forward) */
+} sl_node;
+
+typedef struct sl_graph sl_graph;
+
+/* A graph whose input has the given per-example shape. On error *out is NULL. */
+sl_status sl_graph_new(sl_graph **out, const sl_shape *input);
+void sl_graph_free(sl_graph *g); /* NULL-safe */
+sl_status sl_graph_status(const sl_graph *g);
+
+int sl_graph_conv1d(sl_graph *g, int x, size_t c_out, size_t kernel, size_t stride, size_t pad, size_t dilation,
+                    size_t groups, int bias, const char *name);
+int sl_graph_batchnorm(sl_graph *g, int x, const char *name);
+int sl_graph_relu(sl_graph *g, int x, const char *name);
+int sl_graph_add(sl_graph *g, int a, int b, const char *name);
+int sl_graph_gap(sl_graph *g, int x, const char *name);
+int sl_graph_dense(sl_graph *g, int x, size_t units, const char *name);
+
+size_t sl_graph_count(const sl_graph *g);
+const sl_node *sl_graph_node(const sl_graph *g, size_t i);
+size_t sl_graph_n_params(const sl_graph *g);
+size_t sl_graph_n_state(const sl_graph *g);
+const char *sl_op_name(sl_op op);
+
+/* ---- running a graph ------------------------------------------------------------------------ */
+
+typedef struct sl_net sl_net;
+
+/* A net for batches of up to max_batch examples: parameters, their gradients, running state and
+ * every activation and activation gradient, allocated once. Parameters start at zero; see
+ * sl_net_init. On error *out is NULL. */
+sl_status sl_net_new(sl_net **out, const sl_graph *g, size_t max_batch);
+void sl_net_free(sl_net *net); /* NULL-safe */
+
+sl_real *sl_net_params(sl_net *net);  /* (sl_graph_n_params) */
+sl_real *sl_net_grads(sl_net *net);   /* (sl_graph_n_params) */
+sl_real *sl_net_state(sl_net *net);   /* (sl_graph_n_state) */
+
+/* Kaiming-normal (fan in, ReLU gain) conv and dense weights, zero biases, BN gamma 1 and beta 0,
+ * running mean 0 and var 1; every draw from (seed, node, index). */
+void sl_net_init(sl_net *net, uint64_t seed);
+
+/* Forward for n examples of x (n, input shape). training: batch norm uses and updates batch
+ * statistics. Returns the output (n, output shape), valid until the next call. */
+sl_status sl_net_forward(sl_net *net, const sl_real *x, size_t n, int training, const sl_real **out);
+
+/* Backward from dy (n, output shape) after a training forward of the same n: zeroes the activation
+ * gradients, then adds into the parameter gradients (zero them with sl_net_zero_grads first). If
+ * dx is not NULL it receives the gradient of the input (n, input shape). */
+sl_status sl_net_backward(sl_net *net, const sl_real *dy, sl_real *dx);
+void sl_net_zero_grads(sl_net *net);
+
+/* Softmax cross-entropy of logits (n, k) against labels, mean over the batch, with label smoothing
+ * (targets (1 - s) one-hot + s / k) and optional class weights (NULL: all 1; PyTorch's weighted
+ * mean). Writes the loss and, if dlogits is not NULL, its gradient (n, k). */
+sl_status sl_softmax_ce(const sl_real *logits, const int *labels, size_t n, size_t k, double smoothing,
+                        const double *class_weights, double *loss, sl_real *dlogits);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,356 @@
+/* The graph builder and the net that runs it. */
+#include "nn/nn_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sigloop/rng.h"
+
+#define GRAPH_MAX_NODES 4096
+
+struct sl_graph {
+    sl_node *nodes;
+    size_t n, cap;
+    size_t n_params, n_state;
+    sl_status status;   /* the first builder error */
+    char message[512];
+};
+
+static const sl_op_def *op_def(sl_op op)
+{
+    switch (op) {
+    case SL_OP_CONV1D: return &sl_op_conv1d_def;
+    case SL_OP_BATCHNORM: return &sl_op_batchnorm_def;
+    case SL_OP_RELU: return &sl_op_relu_def;
+    case SL_OP_ADD: return &sl_op_add_def;
+    case SL_OP_GAP: return &sl_op_gap_def;
+    case SL_OP_DENSE: return &sl_op_dense_def;
+    default: return NULL;
+    }
+}
+
+const char *sl_op_name(sl_op op)
+{
+    if (op == SL_OP_INPUT) return "input";
+    const sl_op_def *d = op_def(op);
+    return d ? d->name : "?";
+}
+
+size_t sl_shape_size(const sl_shape *s) { return s->rank == 1 ? s->d[0] : s->d[0] * s->d[1]; }
+
+sl_status sl_graph_new(sl_graph **out, const sl_shape *input)
+{
+    *out = NULL;
+    if (input->rank < 1 || input->rank > 2 || sl_shape_size(input) == 0)
+        return sl_fail(SL_EARG, "graph: the input shape must be (F) or (C, T) with no zero dimension");
+    sl_graph *g = calloc(1, sizeof *g);
+    if (!g || !(g->nodes = calloc(16, sizeof *g->nodes))) {
+        free(g);
+        return sl_fail(SL_ENOMEM, "out of memory");
+    }
+    g->cap = 16;
+    g->n = 1;
+    g->nodes[0].op = SL_OP_INPUT;
+    snprintf(g->nodes[0].name, SL_NN_NAME, "input");
+    g->nodes[0].shape = *input;
+    *out = g;
+    return SL_OK;
+}
+
+void sl_graph_free(sl_graph *g)
+{
+    if (!g) return;
+    free(g->nodes);
+    free(g);
+}
+
+sl_status sl_graph_status(const sl_graph *g)
+{
+    if (g->status != SL_OK) sl_fail(g->status, "%s", g->message);
+    return g->status;
+}
+
+/* Appends a node; on any error records it (first one wins) and returns -1. */
+static int add_node(sl_graph *g, sl_node *node)
+{
+    if (g->status != SL_OK) return -1;
+    sl_status s = SL_OK;
+    const sl_shape *in[SL_NN_MAX_INPUTS];
+    for (int i = 0; i < node->n_in && s == SL_OK; i++) {
+        if (node->in[i] < 0 || (size_t)node->in[i] >= g->n)
+            s = sl_fail(SL_EARG, "graph: %s reads node %d, which does not exist (yet)", node->name, node->in[i]);
+        else
+            in[i] = &g->nodes[node->in[i]].shape;
+    }
+    if (s == SL_OK && g->n == GRAPH_MAX_NODES) s = sl_fail(SL_EARG, "graph: more than %d nodes", GRAPH_MAX_NODES);
+    if (s == SL_OK) {
+        s = op_def(node->op)->infer(node, in);
+        if (s != SL_OK) sl_error_prefix("graph: %s", node->name);
+    }
+    if (s == SL_OK && g->n == g->cap) {
+        sl_node *t = realloc(g->nodes, 2 * g->cap * sizeof *t);
+        if (!t) s = sl_fail(SL_ENOMEM, "out of memory");
+        else {
+            g->nodes = t;
+            g->cap *= 2;
+        }
+    }
+    if (s != SL_OK) {
+        g->status = s;
+        snprintf(g->message, sizeof g->message, "%s", sl_last_error());
+        return -1;
+    }
+    node->param_off = g->n_params;
+    node->state_off = g->n_state;
+    g->n_params += node->n_params;
+    g->n_state += node->n_state;
+    g->nodes[g->n] = *node;
+    return (int)g->n++;
+}
+
+static void name_node(sl_graph *g, sl_node *node, const char *name)
+{
+    if (name) snprintf(node->name, SL_NN_NAME, "%s", name);
+    else snprintf(node->name, SL_NN_NAME, "%s%zu", sl_op_name(node->op), g->n);
+}
+
+int sl_graph_conv1d(sl_graph *g, int x, size_t c_out, size_t kernel, size_t stride, size_t pad, size_t dilation,
+                    size_t groups, int bias, const char *name)
+{
+    sl_node node = {.op = SL_OP_CONV1D, .in = {x}, .n_in = 1, .c_out = c_out, .kernel = kernel, .stride = stride,
+                    .pad = pad, .dilation = dilation, .groups = groups, .bias = bias};
+    name_node(g, &node, name);
+    return add_node(g, &node);
+}
+
+int sl_graph_batchnorm(sl_graph *g, int x, const char *name)
+{
+    sl_node node = {.op = SL_OP_BATCHNORM, .in = {x}, .n_in = 1, .eps = 1e-5, .momentum = 0.1};
+    name_node(g, &node, name);
+    return add_node(g, &node);
+}
+
+int sl_graph_relu(sl_graph *g, int x, const char *name)
+{
+    sl_node node = {.op = SL_OP_RELU, .in = {x}, .n_in = 1};
+    name_node(g, &node, name);
+    return add_node(g, &node);
+}
+
+int sl_graph_add(sl_graph *g, int a, int b, const char *name)
+{
+    sl_node node = {.op = SL_OP_ADD, .in = {a, b}, .n_in = 2};
+    name_node(g, &node, name);
+    return add_node(g, &node);
+}
+
+int sl_graph_gap(sl_graph *g, int x, const char *name)
+{
+    sl_node node = {.op = SL_OP_GAP, .in = {x}, .n_in = 1};
+    name_node(g, &node, name);
+    return add_node(g, &node);
+}
+
+int sl_graph_dense(sl_graph *g, int x, size_t units, const char *name)
+{
+    sl_node node = {.op = SL_OP_DENSE, .in = {x}, .n_in = 1, .units = units, .bias = 1};
+    name_node(g, &node, name);
+    return add_node(g, &node);
+}
+
+size_t sl_graph_count(const sl_graph *g) { return g->n; }
+const sl_node *sl_graph_node(const sl_graph *g, size_t i) { return i < g->n ? &g->nodes[i] : NULL; }
+size_t sl_graph_n_params(const sl_graph *g) { return g->n_params; }
+size_t sl_graph_n_state(const sl_graph *g) { return g->n_state; }
+
+/* ---- the net -------------------------------------------------------------------------------- */
+
+struct sl_net {
+    const sl_graph *g;
+    size_t max_batch, batch;    /* batch: n of the last forward */
+    int trained;                /* the last forward was a training one */
+    sl_real *params, *grads, *state;
+    sl_real *act;               /* every node's output, (max_batch, shape) each */
+    sl_real *dact;              /* and its gradient */
+    size_t *act_off;            /* (g->n) offsets into act / dact */
+    sl_real *saved;
+    size_t *saved_off;          /* (g->n) */
+};
+
+void sl_net_free(sl_net *net)
+{
+    if (!net) return;
+    free(net->params);
+    free(net->grads);
+    free(net->state);
+    free(net->act);
+    free(net->dact);
+    free(net->act_off);
+    free(net->saved);
+    free(net->saved_off);
+    free(net);
+}
+
+sl_status sl_net_new(sl_net **out, const sl_graph *g, size_t max_batch)
+{
+    *out = NULL;
+    SL_TRY(sl_graph_status(g));
+    if (max_batch < 1) return sl_fail(SL_EARG, "net: batch must be at least 1");
+    sl_net *net = calloc(1, sizeof *net);
+    if (!net) return sl_fail(SL_ENOMEM, "out of memory");
+    net->g = g;
+    net->max_batch = max_batch;
+    net->act_off = calloc(g->n, sizeof *net->act_off);
+    net->saved_off = calloc(g->n, sizeof *net->saved_off);
+    size_t act = 0, saved = 0;
+    for (size_t i = 0; net->act_off && net->saved_off && i < g->n; i++) {
+        net->act_off[i] = act;
+        act += max_batch * sl_shape_size(&g->nodes[i].shape);
+        net->saved_off[i] = saved;
+        const sl_op_def *d = op_def(g->nodes[i].op);
+        if (d && d->saved) saved += d->saved(&g->nodes[i], max_batch);
+    }
+    net->params = calloc(g->n_params + 1, sizeof *net->params);
+    net->grads = calloc(g->n_params + 1, sizeof *net->grads);
+    net->state = calloc(g->n_state + 1, sizeof *net->state);
+    net->act = calloc(act + 1, sizeof *net->act);
+    net->dact = calloc(act + 1, sizeof *net->dact);
+    net->saved = calloc(saved + 1, sizeof *net->saved);
+    if (!net->act_off || !net->saved_off || !net->params || !net->grads || !net->state || !net->act || !net->dact ||
+        !net->saved) {
+        sl_net_free(net);
+        return sl_fail(SL_ENOMEM, "net: out of memory for a batch of %zu", max_batch);
+    }
+    *out = net;
+    return SL_OK;
+}
+
+sl_real *sl_net_params(sl_net *net) { return net->params; }
+sl_real *sl_net_grads(sl_net *net) { return net->grads; }
+sl_real *sl_net_state(sl_net *net) { return net->state; }
+
+void sl_net_zero_grads(sl_net *net) { memset(net->grads, 0, net->g->n_params * sizeof *net->grads); }
+
+static size_t fan_in(const sl_graph *g, const sl_node *node)
+{
+    const sl_shape *in = &g->nodes[node->in[0]].shape;
+    if (node->op == SL_OP_CONV1D) return in->d[0] / node->groups * node->kernel;
+    return sl_shape_size(in);
+}
+
+void sl_nn_kaiming(sl_real *w, size_t count, size_t fan, uint64_t seed, size_t node_index)
+{
+    sl_rng r = sl_rng_make(seed, (uint64_t)node_index);
+    double sd = sqrt(2.0 / (double)(fan ? fan : 1));
+    for (size_t i = 0; i < count; i++) w[i] = (sl_real)(sd * sl_rng_normal(&r));
+}
+
+void sl_net_init(sl_net *net, uint64_t seed)
+{
+    const sl_graph *g = net->g;
+    for (size_t i = 1; i < g->n; i++) {
+        const sl_node *node = &g->nodes[i];
+        const sl_op_def *d = op_def(node->op);
+        if (d->init) d->init(node, net->params + node->param_off, net->state + node->state_off, seed, i, fan_in(g, node));
+    }
+}
+
+static void node_args(sl_net *net, size_t i, size_t n, int training, sl_op_args *a)
+{
+    const sl_graph *g = net->g;
+    const sl_node *node = &g->nodes[i];
+    memset(a, 0, sizeof *a);
+    a->node = node;
+    a->n = n;
+    for (int k = 0; k < node->n_in; k++) {
+        size_t j = (size_t)node->in[k];
+        a->in_shape[k] = &g->nodes[j].shape;
+        a->x[k] = net->act + net->act_off[j];
+        a->dx[k] = j == 0 ? NULL : net->dact + net->act_off[j];
+    }
+    a->y = net->act + net->act_off[i];
+    a->dy = net->dact + net->act_off[i];
+    a->w = net->params + node->param_off;
+    a->dw = net->grads + node->param_off;
+    a->state = net->state + node->state_off;
+    a->saved = net->saved + net->saved_off[i];
+    a->training = training;
+}
+
+sl_status sl_net_forward(sl_net *net, const sl_real *x, size_t n, int training, const sl_real **out)
+{
+    const sl_graph *g = net->g;
+    if (n < 1 || n > net->max_batch) return sl_fail(SL_EARG, "net: batch of %zu, the net holds 1 to %zu", n, net->max_batch);
+    memcpy(net->act, x, n * sl_shape_size(&g->nodes[0].shape) * sizeof *x);
+    for (size_t i = 1; i < g->n; i++) {
+        sl_op_args a;
+        node_args(net, i, n, training, &a);
+        op_def(g->nodes[i].op)->forward(&a);
+    }
+    net->batch = n;
+    net->trained = training;
+    *out = net->act + net->act_off[g->n - 1];
+    return SL_OK;
+}
+
+sl_status sl_net_backward(sl_net *net, const sl_real *dy, sl_real *dx)
+{
+    const sl_graph *g = net->g;
+    if (!net->trained || net->batch == 0) return sl_fail(SL_EARG, "net: backward needs a training forward first");
+    size_t n = net->batch;
+    for (size_t i = 0; i < g->n; i++)
+        memset(net->dact + net->act_off[i], 0, n * sl_shape_size(&g->nodes[i].shape) * sizeof *net->dact);
+    memcpy(net->dact + net->act_off[g->n - 1], dy, n * sl_shape_size(&g->nodes[g->n - 1].shape) * sizeof *dy);
+    for (size_t i = g->n - 1; i >= 1; i--) {
+        sl_op_args a;
+        node_args(net, i, n, 1, &a);
+        if (dx) /* the input's gradient is wanted: point it at the input's slot */
+            for (int k = 0; k < g->nodes[i].n_in; k++)
+                if (g->nodes[i].in[k] == 0) a.dx[k] = net->dact;
+        op_def(g->nodes[i].op)->backward(&a);
+    }
+    if (dx) memcpy(dx, net->dact, n * sl_shape_size(&g->nodes[0].shape) * sizeof *dx);
+    return SL_OK;
+}
+
+sl_status sl_softmax_ce(const sl_real *logits, const int *labels, size_t n, size_t k, double smoothing,
+                        const double *class_weights, double *loss, sl_real *dlogits)
+{
+    if (n == 0 || k < 2) return sl_fail(SL_EARG, "loss: need at least one example and two classes");
+    if (!(smoothing >= 0 && smoothing < 1)) return sl_fail(SL_EARG, "loss: label smoothing must be in [0, 1)");
+    double total = 0, wsum = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (labels[i] < 0 || (size_t)labels[i] >= k)
+            return sl_fail(SL_EARG, "loss: label %d of example %zu is not in [0, %zu)", labels[i], i, k);
+        wsum += class_weights ? class_weights[labels[i]] : 1.0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const sl_real *z = logits + i * k;
+        double mx = z[0], se = 0;
+        for (size_t c = 1; c < k; c++) mx = z[c] > mx ? z[c] : mx;
+        for (size_t c = 0; c < k; c++) se += exp((double)z[c] - mx);
+        double lse = mx + log(se);
+        /* PyTorch's weighted, smoothed cross-entropy: each class c of example i counts with
+         * a_c = (1 - s) w_y [c = y] + (s / k) w_c, and the sum is divided by the summed w_y. */
+        double a_sum = 0, l = 0;
+        for (size_t c = 0; c < k; c++) {
+            double wc = class_weights ? class_weights[c] : 1.0;
+            double a_c = (1.0 - smoothing) * (c == (size_t)labels[i]) * (class_weights ? class_weights[labels[i]] : 1.0) +
+                         smoothing / (double)k * wc;
+            a_sum += a_c;
+            l -= a_c * ((double)z[c] - lse);
+        }
+        if (dlogits)
+            for (size_t c = 0; c < k; c++) {
+                double wc = class_weights ? class_weights[c] : 1.0;
+                double a_c = (1.0 - smoothing) * (c == (size_t)labels[i]) * (class_weights ? class_weights[labels[i]] : 1.0) +
+                             smoothing / (double)k * wc;
+                dlogits[i * k + c] = (sl_real)((a_sum * exp((double)z[c] - lse) - a_c) / wsum);
+            }
+        total += l;
+    }
+    *loss = total / wsum;
+    return SL_OK;
+}

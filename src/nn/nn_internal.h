@@ -1,0 +1,45 @@
+/* The op table: each op is one file with its shape inference, forward, backward and init. */
+#ifndef SIGLOOP_NN_INTERNAL_H
+#define SIGLOOP_NN_INTERNAL_H
+
+#include "sigloop/nn.h"
+
+/* What a kernel sees for one node and a batch of n examples. */
+typedef struct {
+    const sl_node *node;
+    size_t n;
+    const sl_shape *in_shape[SL_NN_MAX_INPUTS];
+    const sl_real *x[SL_NN_MAX_INPUTS];  /* inputs (n, in_shape) */
+    sl_real *dx[SL_NN_MAX_INPUTS];       /* their gradients, += (NULL: not needed) */
+    sl_real *y;                          /* output (n, node->shape) */
+    const sl_real *dy;                   /* its gradient */
+    sl_real *w, *dw;                     /* parameters and their gradients (node->n_params) */
+    sl_real *state;                      /* running state (node->n_state) */
+    sl_real *saved;                      /* per-node values kept from forward for backward */
+    int training;
+} sl_op_args;
+
+typedef struct {
+    const char *name;
+    /* Checks inputs and attributes; sets node->shape, n_params, n_state, macs. */
+    sl_status (*infer)(sl_node *node, const sl_shape *const *in);
+    /* Reals this node keeps between forward and backward, for a batch of n. */
+    size_t (*saved)(const sl_node *node, size_t n);
+    void (*forward)(const sl_op_args *a);
+    void (*backward)(const sl_op_args *a);
+    /* Initial parameters and state; rng draws from (seed, node index, parameter index). */
+    void (*init)(const sl_node *node, sl_real *w, sl_real *state, uint64_t seed, size_t node_index,
+                 size_t fan_in);
+} sl_op_def;
+
+extern const sl_op_def sl_op_conv1d_def;
+extern const sl_op_def sl_op_batchnorm_def;
+extern const sl_op_def sl_op_relu_def;
+extern const sl_op_def sl_op_add_def;
+extern const sl_op_def sl_op_gap_def;
+extern const sl_op_def sl_op_dense_def;
+
+/* Kaiming-normal weights: N(0, 2 / fan_in), drawn from (seed, node, i). */
+void sl_nn_kaiming(sl_real *w, size_t count, size_t fan_in, uint64_t seed, size_t node_index);
+
+#endif

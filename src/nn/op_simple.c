@@ -1,0 +1,119 @@
+/* The small ops: relu, add, global average pooling, dense. One table each. */
+#include <string.h>
+
+#include "nn/nn_internal.h"
+
+/* ---- relu ---- */
+static sl_status relu_infer(sl_node *nd, const sl_shape *const *in)
+{
+    nd->shape = *in[0];
+    return SL_OK;
+}
+static void relu_forward(const sl_op_args *a)
+{
+    size_t n = a->n * sl_shape_size(&a->node->shape);
+    for (size_t i = 0; i < n; i++) a->y[i] = a->x[0][i] > 0 ? a->x[0][i] : 0;
+}
+static void relu_backward(const sl_op_args *a)
+{
+    if (!a->dx[0]) return;
+    size_t n = a->n * sl_shape_size(&a->node->shape);
+    for (size_t i = 0; i < n; i++)
+        if (a->x[0][i] > 0) a->dx[0][i] += a->dy[i];
+}
+const sl_op_def sl_op_relu_def = {"relu", relu_infer, NULL, relu_forward, relu_backward, NULL};
+
+/* ---- add: a residual's sum ---- */
+static sl_status add_infer(sl_node *nd, const sl_shape *const *in)
+{
+    if (in[0]->rank != in[1]->rank || in[0]->d[0] != in[1]->d[0] || (in[0]->rank == 2 && in[0]->d[1] != in[1]->d[1]))
+        return sl_fail(SL_EARG, "add: the two inputs must have one shape");
+    nd->shape = *in[0];
+    nd->macs = sl_shape_size(in[0]);
+    return SL_OK;
+}
+static void add_forward(const sl_op_args *a)
+{
+    size_t n = a->n * sl_shape_size(&a->node->shape);
+    for (size_t i = 0; i < n; i++) a->y[i] = a->x[0][i] + a->x[1][i];
+}
+static void add_backward(const sl_op_args *a)
+{
+    size_t n = a->n * sl_shape_size(&a->node->shape);
+    for (int k = 0; k < 2; k++)
+        if (a->dx[k])
+            for (size_t i = 0; i < n; i++) a->dx[k][i] += a->dy[i];
+}
+const sl_op_def sl_op_add_def = {"add", add_infer, NULL, add_forward, add_backward, NULL};
+
+/* ---- global average pooling: (C, T) -> (C) ---- */
+static sl_status gap_infer(sl_node *nd, const sl_shape *const *in)
+{
+    if (in[0]->rank != 2) return sl_fail(SL_EARG, "global average pooling needs a (C, T) input");
+    nd->shape.rank = 1;
+    nd->shape.d[0] = in[0]->d[0];
+    nd->macs = sl_shape_size(in[0]);
+    return SL_OK;
+}
+static void gap_forward(const sl_op_args *a)
+{
+    size_t c = a->in_shape[0]->d[0], t = a->in_shape[0]->d[1];
+    for (size_t i = 0; i < a->n * c; i++) {
+        sl_real s = 0;
+        for (size_t j = 0; j < t; j++) s += a->x[0][i * t + j];
+        a->y[i] = s / (sl_real)t;
+    }
+}
+static void gap_backward(const sl_op_args *a)
+{
+    if (!a->dx[0]) return;
+    size_t c = a->in_shape[0]->d[0], t = a->in_shape[0]->d[1];
+    for (size_t i = 0; i < a->n * c; i++)
+        for (size_t j = 0; j < t; j++) a->dx[0][i * t + j] += a->dy[i] / (sl_real)t;
+}
+const sl_op_def sl_op_gap_def = {"gap", gap_infer, NULL, gap_forward, gap_backward, NULL};
+
+/* ---- dense: (F) -> (units); w (units, F) then b (units) ---- */
+static sl_status dense_infer(sl_node *nd, const sl_shape *const *in)
+{
+    if (in[0]->rank != 1) return sl_fail(SL_EARG, "dense needs a vector input (add global pooling first)");
+    if (nd->units < 1) return sl_fail(SL_EARG, "dense: units must be >= 1");
+    nd->shape.rank = 1;
+    nd->shape.d[0] = nd->units;
+    nd->n_params = nd->units * in[0]->d[0] + nd->units;
+    nd->macs = nd->units * in[0]->d[0];
+    return SL_OK;
+}
+static void dense_forward(const sl_op_args *a)
+{
+    size_t f = a->in_shape[0]->d[0], u = a->node->units;
+    const sl_real *b = a->w + u * f;
+    for (size_t n = 0; n < a->n; n++)
+        for (size_t o = 0; o < u; o++) {
+            sl_real s = b[o];
+            for (size_t i = 0; i < f; i++) s += a->w[o * f + i] * a->x[0][n * f + i];
+            a->y[n * u + o] = s;
+        }
+}
+static void dense_backward(const sl_op_args *a)
+{
+    size_t f = a->in_shape[0]->d[0], u = a->node->units;
+    sl_real *db = a->dw + u * f;
+    for (size_t n = 0; n < a->n; n++)
+        for (size_t o = 0; o < u; o++) {
+            sl_real g = a->dy[n * u + o];
+            db[o] += g;
+            for (size_t i = 0; i < f; i++) {
+                a->dw[o * f + i] += g * a->x[0][n * f + i];
+                if (a->dx[0]) a->dx[0][n * f + i] += g * a->w[o * f + i];
+            }
+        }
+}
+static void dense_init(const sl_node *nd, sl_real *w, sl_real *state, uint64_t seed, size_t node_index, size_t fan_in)
+{
+    (void)state;
+    size_t nw = nd->n_params - nd->units;
+    sl_nn_kaiming(w, nw, fan_in, seed, node_index);
+    memset(w + nw, 0, nd->units * sizeof *w);
+}
+const sl_op_def sl_op_dense_def = {"dense", dense_infer, NULL, dense_forward, dense_backward, dense_init};

@@ -1,0 +1,243 @@
+/* Every op's gradient, and whole residual blocks, against central finite differences in double
+ * precision. The loss is L = sum(r * y) for a fixed random probe r, so dL/dy = r; each parameter
+ * and input is nudged by +-h and (L+ - L-) / 2h compared with the analytic gradient. Inputs are
+ * random, so a ReLU kink within h of a value has probability ~1e-6 per value. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sigloop/nn.h"
+#include "sigloop/rng.h"
+
+#define H 1e-6
+
+static double probe_loss(sl_net *net, const double *x, size_t n, const double *r, size_t ny)
+{
+    const double *y;
+    assert_int_equal(sl_net_forward(net, x, n, 1, &y), SL_OK);
+    double l = 0;
+    for (size_t i = 0; i < ny; i++) l += r[i] * y[i];
+    return l;
+}
+
+/* Checks d(probe)/d(params) and d(probe)/d(input) for graph g on a batch of n. */
+static void check(const char *what, sl_graph *g, size_t n, uint64_t seed)
+{
+    if (sl_graph_status(g) != SL_OK) fail_msg("%s: %s", what, sl_last_error());
+    sl_net *net;
+    assert_int_equal(sl_net_new(&net, g, n), SL_OK);
+    sl_net_init(net, seed);
+    sl_rng rng = sl_rng_make(seed, 99);
+    size_t np = sl_graph_n_params(g);
+    double *p = sl_net_params(net);
+    for (size_t i = 0; i < np; i++) p[i] += 0.3 * sl_rng_normal(&rng); /* off the tidy initial values */
+    size_t nx = n * sl_shape_size(&sl_graph_node(g, 0)->shape);
+    size_t ny = n * sl_shape_size(&sl_graph_node(g, sl_graph_count(g) - 1)->shape);
+    double *x = malloc(nx * sizeof *x), *r = malloc(ny * sizeof *r), *dx = malloc(nx * sizeof *dx);
+    for (size_t i = 0; i < nx; i++) x[i] = sl_rng_normal(&rng);
+    for (size_t i = 0; i < ny; i++) r[i] = sl_rng_normal(&rng);
+    /* batch norm's running statistics move with every training forward; they do not enter the
+     * training output, so the finite differences are unaffected */
+    const double *y;
+    assert_int_equal(sl_net_forward(net, x, n, 1, &y), SL_OK);
+    sl_net_zero_grads(net);
+    assert_int_equal(sl_net_backward(net, r, dx), SL_OK);
+    double *grad = malloc((np + 1) * sizeof *grad);
+    memcpy(grad, sl_net_grads(net), np * sizeof *grad);
+    double worst = 0;
+    for (size_t i = 0; i < np; i++) {
+        double keep = p[i];
+        p[i] = keep + H;
+        double lp = probe_loss(net, x, n, r, ny);
+        p[i] = keep - H;
+        double lm = probe_loss(net, x, n, r, ny);
+        p[i] = keep;
+        double fd = (lp - lm) / (2 * H);
+        worst = fmax(worst, fabs(fd - grad[i]) / fmax(1.0, fabs(fd)));
+    }
+    double worst_x = 0;
+    for (size_t i = 0; i < nx; i++) {
+        double keep = x[i];
+        x[i] = keep + H;
+        double lp = probe_loss(net, x, n, r, ny);
+        x[i] = keep - H;
+        double lm = probe_loss(net, x, n, r, ny);
+        x[i] = keep;
+        double fd = (lp - lm) / (2 * H);
+        worst_x = fmax(worst_x, fabs(fd - dx[i]) / fmax(1.0, fabs(fd)));
+    }
+    printf("  %-44s %5zu params: max relative error %.1e (parameters), %.1e (input); tolerance 1e-6\n", what, np,
+           worst, worst_x);
+    if (!(worst < 1e-6 && worst_x < 1e-6)) fail_msg("%s: gradient mismatch", what);
+    free(x);
+    free(r);
+    free(dx);
+    free(grad);
+    sl_net_free(net);
+    sl_graph_free(g);
+}
+
+static sl_graph *graph_ct(size_t c, size_t t)
+{
+    sl_graph *g;
+    sl_shape s = {.rank = 2, .d = {c, t}};
+    assert_int_equal(sl_graph_new(&g, &s), SL_OK);
+    return g;
+}
+
+static void test_conv1d(void **state)
+{
+    (void)state;
+    sl_graph *g = graph_ct(3, 11);
+    sl_graph_conv1d(g, 0, 4, 3, 1, 1, 1, 1, 1, NULL);
+    check("conv1d k3 pad 1", g, 2, 1);
+    g = graph_ct(3, 13);
+    sl_graph_conv1d(g, 0, 5, 4, 2, 2, 1, 1, 1, NULL);
+    check("conv1d k4 stride 2 pad 2", g, 3, 2);
+    g = graph_ct(4, 12);
+    sl_graph_conv1d(g, 0, 4, 3, 1, 2, 2, 4, 0, NULL);
+    check("conv1d depthwise, dilation 2, no bias", g, 2, 3);
+    g = graph_ct(6, 9);
+    sl_graph_conv1d(g, 0, 4, 3, 3, 0, 1, 2, 1, NULL);
+    check("conv1d 2 groups, stride 3", g, 2, 4);
+    g = graph_ct(5, 7);
+    sl_graph_conv1d(g, 0, 3, 1, 2, 0, 1, 1, 0, NULL);
+    check("conv1d 1x1 stride 2 (a shortcut)", g, 2, 5);
+}
+
+static void test_small_ops(void **state)
+{
+    (void)state;
+    sl_graph *g = graph_ct(3, 8);
+    sl_graph_batchnorm(g, 0, NULL);
+    check("batch norm (training statistics)", g, 4, 6);
+    g = graph_ct(3, 8);
+    sl_graph_relu(g, 0, NULL);
+    check("relu", g, 2, 7);
+    g = graph_ct(3, 8);
+    int a = sl_graph_conv1d(g, 0, 3, 3, 1, 1, 1, 1, 1, NULL);
+    sl_graph_add(g, a, 0, NULL);
+    check("add (conv + identity)", g, 2, 8);
+    g = graph_ct(3, 8);
+    sl_graph_gap(g, 0, NULL);
+    check("global average pooling", g, 2, 9);
+    sl_shape v = {.rank = 1, .d = {6}};
+    assert_int_equal(sl_graph_new(&g, &v), SL_OK);
+    sl_graph_dense(g, 0, 4, NULL);
+    check("dense", g, 3, 10);
+    assert_int_equal(sl_graph_new(&g, &v), SL_OK);
+    sl_graph_batchnorm(g, 0, NULL);
+    check("batch norm on vectors", g, 5, 11);
+}
+
+/* A TC-ResNet residual block: conv-bn-relu-conv-bn plus a strided 1x1 conv-bn shortcut, relu. */
+static void test_residual_block(void **state)
+{
+    (void)state;
+    sl_graph *g = graph_ct(4, 16);
+    int x = sl_graph_conv1d(g, 0, 6, 3, 2, 1, 1, 1, 0, "conv_a");
+    x = sl_graph_batchnorm(g, x, "bn_a");
+    x = sl_graph_relu(g, x, "relu_a");
+    x = sl_graph_conv1d(g, x, 6, 3, 1, 1, 1, 1, 0, "conv_b");
+    x = sl_graph_batchnorm(g, x, "bn_b");
+    int s = sl_graph_conv1d(g, 0, 6, 1, 2, 0, 1, 1, 0, "shortcut");
+    s = sl_graph_batchnorm(g, s, "bn_s");
+    x = sl_graph_add(g, x, s, "sum");
+    x = sl_graph_relu(g, x, "relu_out");
+    x = sl_graph_gap(g, x, "pool");
+    sl_graph_dense(g, x, 3, "logits");
+    check("residual block + pool + dense", g, 3, 12);
+}
+
+/* Softmax cross-entropy against finite differences, with smoothing and class weights. */
+static void test_softmax_ce(void **state)
+{
+    (void)state;
+    sl_rng r = sl_rng_make(13, 0);
+    double z[4 * 5], dz[4 * 5], w[5] = {1, 2, 0.5, 1.5, 1};
+    int labels[4] = {0, 3, 4, 1};
+    for (int i = 0; i < 20; i++) z[i] = 2 * sl_rng_normal(&r);
+    for (int variant = 0; variant < 3; variant++) {
+        double sm = variant == 0 ? 0 : 0.1;
+        const double *cw = variant == 2 ? w : NULL;
+        double loss;
+        assert_int_equal(sl_softmax_ce(z, labels, 4, 5, sm, cw, &loss, dz), SL_OK);
+        double worst = 0;
+        for (int i = 0; i < 20; i++) {
+            double keep = z[i], lp, lm;
+            z[i] = keep + H;
+            sl_softmax_ce(z, labels, 4, 5, sm, cw, &lp, NULL);
+            z[i] = keep - H;
+            sl_softmax_ce(z, labels, 4, 5, sm, cw, &lm, NULL);
+            z[i] = keep;
+            worst = fmax(worst, fabs((lp - lm) / (2 * H) - dz[i]));
+        }
+        printf("  softmax cross-entropy (smoothing %.1f%s): max error %.1e (tolerance 1e-8)\n", sm,
+               cw ? ", class weights" : "", worst);
+        assert_true(worst < 1e-8);
+    }
+    /* the plain loss by hand: -log softmax of the true class, averaged */
+    double loss, want = 0;
+    assert_int_equal(sl_softmax_ce(z, labels, 4, 5, 0, NULL, &loss, NULL), SL_OK);
+    for (int i = 0; i < 4; i++) {
+        double se = 0;
+        for (int c = 0; c < 5; c++) se += exp(z[i * 5 + c]);
+        want += -(z[i * 5 + labels[i]] - log(se)) / 4;
+    }
+    assert_true(fabs(loss - want) < 1e-12);
+    int bad[4] = {0, 5, 1, 1};
+    assert_int_equal(sl_softmax_ce(z, bad, 4, 5, 0, NULL, &loss, NULL), SL_EARG);
+    assert_non_null(strstr(sl_last_error(), "label 5 of example 1 is not in [0, 5)"));
+}
+
+static void test_graph_errors(void **state)
+{
+    (void)state;
+    sl_graph *g = graph_ct(4, 10);
+    assert_int_equal(sl_graph_conv1d(g, 0, 6, 3, 1, 1, 1, 4, 1, "bad_groups"), -1);
+    assert_int_equal(sl_graph_status(g), SL_EARG);
+    assert_non_null(strstr(sl_last_error(), "bad_groups: conv1d: groups (4) must divide the input (4) and output (6)"));
+    assert_int_equal(sl_graph_relu(g, 0, NULL), -1); /* the first error sticks */
+    sl_graph_free(g);
+    g = graph_ct(4, 10);
+    assert_int_equal(sl_graph_dense(g, 0, 3, "fc"), -1);
+    assert_non_null(strstr(sl_last_error(), "fc: dense needs a vector input"));
+    sl_graph_free(g);
+    g = graph_ct(4, 3);
+    assert_int_equal(sl_graph_conv1d(g, 0, 4, 9, 1, 0, 1, 1, 1, "long"), -1);
+    assert_non_null(strstr(sl_last_error(), "kernel span 9 is longer than the padded input (3)"));
+    sl_graph_free(g);
+    g = graph_ct(4, 10);
+    int a = sl_graph_conv1d(g, 0, 4, 3, 2, 1, 1, 1, 1, NULL);
+    assert_int_equal(sl_graph_add(g, a, 0, "sum"), -1);
+    assert_non_null(strstr(sl_last_error(), "sum: add: the two inputs must have one shape"));
+    sl_graph_free(g);
+    /* shapes and counts */
+    g = graph_ct(40, 98);
+    int x = sl_graph_conv1d(g, 0, 16, 3, 1, 1, 1, 1, 0, "stem");
+    const sl_node *nd = sl_graph_node(g, (size_t)x);
+    assert_int_equal(nd->shape.d[0], 16);
+    assert_int_equal(nd->shape.d[1], 98);
+    assert_int_equal(nd->n_params, 16 * 40 * 3);
+    assert_int_equal(nd->macs, 16 * 98 * 40 * 3);
+    x = sl_graph_conv1d(g, x, 24, 9, 2, 4, 1, 1, 0, "c1");
+    assert_int_equal(sl_graph_node(g, (size_t)x)->shape.d[1], 49);
+    sl_graph_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conv1d),         cmocka_unit_test(test_small_ops),
+        cmocka_unit_test(test_residual_block), cmocka_unit_test(test_softmax_ce),
+        cmocka_unit_test(test_graph_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
