@@ -108,12 +108,23 @@ typedef struct {
     sl_filter_config filter;  /* applied to each channel after scaling, before the features */
 } sl_features_config;
 
+/* model: the network (built by nn/build.c). */
+typedef struct {
+    int arch;                 /* arch: tc-resnet | cnn */
+    sl_floatlist widths;      /* channels: the stem's, then one per stage; default [16, 24, 32, 48] */
+    size_t kernel;            /* temporal kernel of the stages; 9 */
+    size_t stem_kernel;       /* 3 */
+    double width_multiplier;  /* scales every width (rounded, at least 1); 1 */
+    size_t blocks;            /* residual blocks per stage: 1 (TC-ResNet8), 2 (TC-ResNet14) */
+} sl_model_config;
+
 typedef struct {
     char path[SL_PATH_MAX];   /* the config file as given ("<string>" when parsed from memory) */
     char dir[SL_PATH_MAX];    /* the folder relative paths are resolved against (absolute) */
     char name[SL_NAME_MAX];   /* name: a run name; default: the config file's stem */
     sl_data_config data;
     sl_features_config features;
+    sl_model_config model;
 } sl_config;
 
 /* Sets every field to its default (lists empty or at their default items). */

@@ -30,6 +30,9 @@ void sl_features_params_from_config(const sl_config *cfg, sl_features_params *p)
  * channel) as 32 hex digits: equal hashes mean interchangeable features. */
 void sl_features_settings_hash(const sl_config *cfg, char hex[SL_HASH_HEX]);
 
+/* The shape (bands, frames) every example of ds will have, without computing anything. */
+sl_status sl_features_shape(const sl_config *cfg, const sl_dataset *ds, size_t *bands, size_t *frames);
+
 typedef struct {
     int threads;        /* <= 0: one per core */
     int progress;       /* 1: progress bar on stderr when it is a terminal */

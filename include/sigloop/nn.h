@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "sigloop/base.h"
+#include "sigloop/config.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -88,6 +89,10 @@ const sl_node *sl_graph_node(const sl_graph *g, size_t i);
 size_t sl_graph_n_params(const sl_graph *g);
 size_t sl_graph_n_state(const sl_graph *g);
 const char *sl_op_name(sl_op op);
+
+/* Builds the network of a config's model: section for inputs of the given shape (bands, frames)
+ * and n_classes outputs (nn/build.c). */
+sl_status sl_model_build(const sl_model_config *m, const sl_shape *input, size_t n_classes, sl_graph **out);
 
 /* ---- running a graph ------------------------------------------------------------------------ */
 

@@ -38,5 +38,6 @@ double cli_now(void);
 int cmd_data(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_features(int argc, char **argv);
+int cmd_model(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const char usage[] =
     "                   writes manifest.csv and data_report.txt\n"
     "  features CONFIG  step 8: the DSP front end (log-mel, MFCC, ...) of every example into a\n"
     "                   memory-mapped cache, reused while files and settings are unchanged\n"
+    "  model CONFIG     steps 3 and 9: the network layer by layer, with parameters and MACs\n"
     "  info FILE...     what a recording holds (format, rate, length, level), or why it\n"
     "                   cannot be read\n"
     "  help [COMMAND]   this text, or a command's own help\n"
@@ -119,6 +120,7 @@ static const command commands[] = {
     {"data", cmd_data},
     {"info", cmd_info},
     {"features", cmd_features},
+    {"model", cmd_model},
 };
 
 int main(int argc, char **argv)

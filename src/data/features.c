@@ -318,6 +318,49 @@ static sl_status compute_row(void *vctx, size_t k, int worker)
     return s;
 }
 
+/* One shape for all rows: audio is one channel (mixed or picked); a CSV series has as many
+ * channels as data columns, and every series must have the same number. */
+static sl_status data_channels(const sl_config *cfg, const sl_dataset *ds, size_t *channels)
+{
+    *channels = 0;
+    for (size_t i = 0; i < sl_dataset_count(ds); i++) {
+        const sl_entry *e = sl_dataset_entry(ds, i);
+        const char *dot = strrchr(e->path, '.');
+        size_t ch = dot && strcasecmp(dot, ".csv") == 0 ? (size_t)e->channels : 1;
+        if (i == 0) *channels = ch;
+        else if (ch != *channels)
+            return sl_fail(SL_EFORMAT, "%s: %zu channel(s), but %s has %zu: features need one shape for all examples",
+                           e->path, ch, sl_dataset_entry(ds, 0)->path, *channels);
+    }
+    if (cfg->features.channel_scale.n > 1 && cfg->features.channel_scale.n != *channels)
+        return sl_fail(SL_ECONFIG, "%s: features.channel_scale: %zu values for %zu channels (give one or %zu)",
+                       cfg->path, cfg->features.channel_scale.n, *channels, *channels);
+    return SL_OK;
+}
+
+sl_status sl_features_shape(const sl_config *cfg, const sl_dataset *ds, size_t *bands, size_t *frames)
+{
+    if (!(cfg->data.duration > 0))
+        return sl_fail(SL_ECONFIG, "%s: data.duration: must be set for features, so every example has one shape",
+                       cfg->path);
+    size_t channels;
+    SL_TRY(data_channels(cfg, ds, &channels));
+    sl_features_params p;
+    sl_features_params_from_config(cfg, &p);
+    sl_featurizer *fz;
+    if (sl_featurizer_new(&fz, &p) != SL_OK) {
+        sl_error_prefix("%s", cfg->path);
+        return SL_ECONFIG;
+    }
+    size_t n_samples = (size_t)llround(cfg->data.duration * cfg->data.sample_rate);
+    *bands = channels * sl_featurizer_bands(fz);
+    *frames = sl_featurizer_frames(fz, n_samples);
+    sl_featurizer_free(fz);
+    if (*frames == 0)
+        return sl_fail(SL_ECONFIG, "%s: data.duration: %g s is shorter than one frame", cfg->path, cfg->data.duration);
+    return SL_OK;
+}
+
 typedef struct {
     uint8_t hash[16];
     size_t row;
@@ -341,24 +384,11 @@ sl_status sl_features_build(const sl_config *cfg, const sl_dataset *ds, const ch
     }
     size_t rows = sl_dataset_count(ds);
     size_t n_samples = (size_t)llround(cfg->data.duration * cfg->data.sample_rate);
-    /* One shape for all rows: audio is one channel (mixed or picked); a CSV series has as many
-     * channels as data columns, and every series must have the same number. */
     size_t channels = 0;
-    for (size_t i = 0; i < rows; i++) {
-        const sl_entry *e = sl_dataset_entry(ds, i);
-        const char *dot = strrchr(e->path, '.');
-        size_t ch = dot && strcasecmp(dot, ".csv") == 0 ? (size_t)e->channels : 1;
-        if (i == 0) channels = ch;
-        else if (ch != channels) {
-            sl_featurizer_free(fz);
-            return sl_fail(SL_EFORMAT, "%s: %zu channel(s), but %s has %zu: features need one shape for all examples",
-                           e->path, ch, sl_dataset_entry(ds, 0)->path, channels);
-        }
-    }
-    if (cfg->features.channel_scale.n > 1 && cfg->features.channel_scale.n != channels) {
+    sl_status cs = data_channels(cfg, ds, &channels);
+    if (cs != SL_OK) {
         sl_featurizer_free(fz);
-        return sl_fail(SL_ECONFIG, "%s: features.channel_scale: %zu values for %zu channels (give one or %zu)",
-                       cfg->path, cfg->features.channel_scale.n, channels, channels);
+        return cs;
     }
     size_t bands = channels * sl_featurizer_bands(fz), frames = sl_featurizer_frames(fz, n_samples);
     if (frames == 0) {

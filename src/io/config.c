@@ -135,11 +135,24 @@ static const field features_fields[] = {
 };
 static const section features_section = {features_fields, sizeof features_fields / sizeof *features_fields};
 
+static const char *const arch_names[] = {"tc-resnet", "cnn", NULL};
+#define MODEL(m) offsetof(sl_model_config, m)
+static const field model_fields[] = {
+    {"arch", F_ENUM, MODEL(arch), 0, 0, 0, 0, NULL, arch_names, NULL, 0},
+    {"widths", F_FLOATLIST, MODEL(widths), 1, 4096, 0, 0, NULL, NULL, NULL, 0},
+    {"kernel", F_COUNT, MODEL(kernel), 1, 255, 0, 0, NULL, NULL, NULL, 0},
+    {"stem_kernel", F_COUNT, MODEL(stem_kernel), 1, 255, 0, 0, NULL, NULL, NULL, 0},
+    {"width_multiplier", F_FLOAT, MODEL(width_multiplier), 0, 16, 1, 0, NULL, NULL, NULL, 0},
+    {"blocks", F_COUNT, MODEL(blocks), 1, 8, 0, 0, NULL, NULL, NULL, 0},
+};
+static const section model_section = {model_fields, sizeof model_fields / sizeof *model_fields};
+
 #define TOP(m) offsetof(sl_config, m)
 static const field top_fields[] = {
     {"name", F_STRING, TOP(name), 0, 0, 0, 0, NULL, NULL, NULL, 0},
     {"data", F_SECTION, TOP(data), 0, 0, 0, 0, NULL, NULL, &data_section, 0},
     {"features", F_SECTION, TOP(features), 0, 0, 0, 0, NULL, NULL, &features_section, 0},
+    {"model", F_SECTION, TOP(model), 0, 0, 0, 0, NULL, NULL, &model_section, 0},
 };
 static const section top_section = {top_fields, sizeof top_fields / sizeof *top_fields};
 
@@ -236,6 +249,18 @@ void sl_config_defaults(sl_config *cfg)
     f->filter.order = 4;
     f->filter.low = 0;
     f->filter.high = 0;
+    sl_model_config *m = &cfg->model;
+    m->arch = 0; /* tc-resnet */
+    m->widths.v = malloc(4 * sizeof *m->widths.v);
+    if (m->widths.v) {
+        static const double w[4] = {16, 24, 32, 48};
+        memcpy(m->widths.v, w, sizeof w);
+        m->widths.n = 4;
+    }
+    m->kernel = 9;
+    m->stem_kernel = 3;
+    m->width_multiplier = 1;
+    m->blocks = 1;
 }
 
 /* ---- units ---------------------------------------------------------------------------------- */
@@ -726,6 +751,12 @@ static sl_status check_config(const load_ctx *c, sl_config *cfg)
     if (mel_type && fc->n_mels > fc->n_fft / 2 + 1)
         return sl_fail(SL_ECONFIG, "%s: features.n_mels: %zu is more than the n_fft / 2 + 1 = %zu frequency bins", n,
                        fc->n_mels, fc->n_fft / 2 + 1);
+    const sl_model_config *mc = &cfg->model;
+    if (mc->widths.n < 2)
+        return sl_fail(SL_ECONFIG, "%s: model.widths: give the stem's width and at least one stage's, e.g. [16, 24, 32, 48]", n);
+    for (size_t i = 0; i < mc->widths.n; i++)
+        if (mc->widths.v[i] != floor(mc->widths.v[i]))
+            return sl_fail(SL_ECONFIG, "%s: model.widths: item %zu (%g) is not a whole number", n, i + 1, mc->widths.v[i]);
     if (fc->type == 4 && fc->band_edges.n < 2)
         return sl_fail(SL_ECONFIG, "%s: features.band_edges: band_energy needs at least two edges, e.g. [0.5, 3, 8]", n);
     const sl_filter_config *ft = &fc->filter;

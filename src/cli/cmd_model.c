@@ -1,0 +1,104 @@
+/* sigloop model CONFIG: the network the config describes, layer by layer. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "sigloop/config.h"
+#include "sigloop/dataset.h"
+#include "sigloop/features.h"
+#include "sigloop/nn.h"
+
+static const char help[] =
+    "usage: sigloop model CONFIG [options]\n"
+    "\n"
+    "Builds the network of the config's model: section for its features (bands x frames) and the\n"
+    "data set's classes, and prints one row per layer: name, op, output shape, parameters and\n"
+    "multiply-accumulates per example, then the totals. Classes come from the output folder's\n"
+    "manifest.csv, or from a scan of the data when there is none.\n"
+    "\n"
+    "options:\n"
+    "  -o, --out DIR       output folder holding manifest.csv (default: runs/NAME)\n"
+    "  --set KEY=VALUE     override a config field, e.g. --set model.width_multiplier=0.5\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "Exit status: 0 success, 1 failure, 2 usage error.\n";
+
+static void group_digits(char *buf, size_t size, size_t v)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%zu", v), k = 0;
+    for (int i = 0; i < n && (size_t)k + 2 < size; i++) {
+        if (i && (n - i) % 3 == 0) buf[k++] = ',';
+        buf[k++] = tmp[i];
+    }
+    buf[k] = '\0';
+}
+
+static void shape_text(char *buf, size_t size, const sl_shape *s)
+{
+    if (s->rank == 1) snprintf(buf, size, "%zu", s->d[0]);
+    else snprintf(buf, size, "%zu x %zu", s->d[0], s->d[1]);
+}
+
+int cmd_model(int argc, char **argv)
+{
+    cli_common c;
+    int done;
+    int rc = cli_parse_common(argc, argv, &c, help, &done);
+    if (rc != CLI_OK || done) return rc;
+    sl_config cfg;
+    if (sl_config_load(&cfg, c.config, c.sets, c.n_sets) != SL_OK) {
+        cli_error("%s", sl_last_error());
+        return CLI_FAIL;
+    }
+    char out_dir[SL_PATH_MAX], manifest[SL_PATH_MAX + 32];
+    if (c.out_dir) snprintf(out_dir, sizeof out_dir, "%s", c.out_dir);
+    else snprintf(out_dir, sizeof out_dir, "runs/%s", cfg.name);
+    snprintf(manifest, sizeof manifest, "%s/manifest.csv", out_dir);
+    sl_dataset *ds = NULL;
+    struct stat sb;
+    sl_status s;
+    if (stat(manifest, &sb) == 0) {
+        s = sl_dataset_read_manifest(&ds, manifest);
+    } else {
+        sl_dataset_opts o = {.threads = c.threads, .progress = 0};
+        s = sl_dataset_build(&ds, &cfg, &o);
+    }
+    size_t bands = 0, frames = 0;
+    if (s == SL_OK) s = sl_features_shape(&cfg, ds, &bands, &frames);
+    sl_graph *g = NULL;
+    sl_shape in = {.rank = 2, .d = {bands, frames}};
+    size_t classes = ds ? sl_dataset_n_labels(ds) : 0;
+    if (s == SL_OK) s = sl_model_build(&cfg.model, &in, classes, &g);
+    sl_dataset_free(ds);
+    if (s != SL_OK) {
+        cli_error("%s", sl_last_error());
+        sl_config_free(&cfg);
+        return CLI_FAIL;
+    }
+    static const char *const arch[] = {"tc-resnet", "cnn"};
+    printf("model %s on %zu x %zu features, %zu classes\n\n", arch[cfg.model.arch], bands, frames, classes);
+    printf("  %3s  %-20s %-10s %-10s %10s %12s\n", "#", "name", "op", "output", "params", "MACs");
+    size_t total_macs = 0;
+    char sh[48], pa[32], ma[32];
+    for (size_t i = 0; i < sl_graph_count(g); i++) {
+        const sl_node *nd = sl_graph_node(g, i);
+        shape_text(sh, sizeof sh, &nd->shape);
+        group_digits(pa, sizeof pa, nd->n_params);
+        group_digits(ma, sizeof ma, nd->macs);
+        printf("  %3zu  %-20s %-10s %-10s %10s %12s\n", i, nd->name, sl_op_name(nd->op), sh, pa, ma);
+        total_macs += nd->macs;
+    }
+    group_digits(pa, sizeof pa, sl_graph_n_params(g));
+    group_digits(ma, sizeof ma, total_macs);
+    printf("\ntotal: %s parameters (%.1f KiB as float32, %.1f KiB as int8), %s multiply-accumulates per "
+           "example\n",
+           pa, (double)sl_graph_n_params(g) * 4 / 1024, (double)sl_graph_n_params(g) / 1024, ma);
+    printf("(batch norm's running statistics, %zu values, are state, not parameters; batch norm folds into the\n"
+           " convolutions before it on a device)\n",
+           sl_graph_n_state(g));
+    sl_graph_free(g);
+    sl_config_free(&cfg);
+    return CLI_OK;
+}
