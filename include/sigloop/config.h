@@ -118,6 +118,24 @@ typedef struct {
     size_t blocks;            /* residual blocks per stage: 1 (TC-ResNet8), 2 (TC-ResNet14) */
 } sl_model_config;
 
+/* train: the optimisation. */
+typedef struct {
+    size_t epochs;            /* 30 */
+    size_t batch;             /* 64 */
+    int optimizer;            /* optimizer: adam | adamw | sgd */
+    double lr;                /* peak learning rate; 0.001 */
+    int schedule;             /* schedule: constant | cosine | step | onecycle */
+    double warmup;            /* epochs of linear warm-up (cosine); 0 */
+    double step_epochs;       /* step: multiply by step_gamma every step_epochs; 10 */
+    double step_gamma;        /* 0.1 */
+    double weight_decay;      /* L2 (adam, sgd) or decoupled (adamw); 0 */
+    double momentum;          /* sgd; 0.9 */
+    int nesterov;             /* sgd; false */
+    double label_smoothing;   /* [0, 1); 0 */
+    double grad_clip;         /* clip the global gradient norm to this; 0 = off */
+    uint64_t seed;            /* weights, shuffling; 0 */
+} sl_train_config;
+
 typedef struct {
     char path[SL_PATH_MAX];   /* the config file as given ("<string>" when parsed from memory) */
     char dir[SL_PATH_MAX];    /* the folder relative paths are resolved against (absolute) */
@@ -125,6 +143,7 @@ typedef struct {
     sl_data_config data;
     sl_features_config features;
     sl_model_config model;
+    sl_train_config train;
 } sl_config;
 
 /* Sets every field to its default (lists empty or at their default items). */

@@ -39,5 +39,6 @@ int cmd_data(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 int cmd_model(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static const char usage[] =
     "  features CONFIG  step 8: the DSP front end (log-mel, MFCC, ...) of every example into a\n"
     "                   memory-mapped cache, reused while files and settings are unchanged\n"
     "  model CONFIG     steps 3 and 9: the network layer by layer, with parameters and MACs\n"
+    "  train CONFIG     step 4: train the model on the features; metrics and test predictions\n"
     "  info FILE...     what a recording holds (format, rate, length, level), or why it\n"
     "                   cannot be read\n"
     "  help [COMMAND]   this text, or a command's own help\n"
@@ -121,6 +122,7 @@ static const command commands[] = {
     {"info", cmd_info},
     {"features", cmd_features},
     {"model", cmd_model},
+    {"train", cmd_train},
 };
 
 int main(int argc, char **argv)

@@ -147,12 +147,34 @@ static const field model_fields[] = {
 };
 static const section model_section = {model_fields, sizeof model_fields / sizeof *model_fields};
 
+static const char *const optimizer_names[] = {"adam", "adamw", "sgd", NULL};
+static const char *const schedule_names[] = {"constant", "cosine", "step", "onecycle", NULL};
+#define TRAIN(m) offsetof(sl_train_config, m)
+static const field train_fields[] = {
+    {"epochs", F_COUNT, TRAIN(epochs), 1, 100000, 0, 0, NULL, NULL, NULL, 0},
+    {"batch", F_COUNT, TRAIN(batch), 1, 65536, 0, 0, NULL, NULL, NULL, 0},
+    {"optimizer", F_ENUM, TRAIN(optimizer), 0, 0, 0, 0, NULL, optimizer_names, NULL, 0},
+    {"lr", F_FLOAT, TRAIN(lr), 0, 10, 1, 0, NULL, NULL, NULL, 0},
+    {"schedule", F_ENUM, TRAIN(schedule), 0, 0, 0, 0, NULL, schedule_names, NULL, 0},
+    {"warmup", F_FLOAT, TRAIN(warmup), 0, 1e5, 0, 0, NULL, NULL, NULL, 0},
+    {"step_epochs", F_FLOAT, TRAIN(step_epochs), 0, 1e5, 1, 0, NULL, NULL, NULL, 0},
+    {"step_gamma", F_FLOAT, TRAIN(step_gamma), 0, 1, 1, 0, NULL, NULL, NULL, 0},
+    {"weight_decay", F_FLOAT, TRAIN(weight_decay), 0, 1, 0, 0, NULL, NULL, NULL, 0},
+    {"momentum", F_FLOAT, TRAIN(momentum), 0, 1, 0, 1, NULL, NULL, NULL, 0},
+    {"nesterov", F_BOOL, TRAIN(nesterov), 0, 0, 0, 0, NULL, NULL, NULL, 0},
+    {"label_smoothing", F_FLOAT, TRAIN(label_smoothing), 0, 1, 0, 1, NULL, NULL, NULL, 0},
+    {"grad_clip", F_FLOAT, TRAIN(grad_clip), 0, 1e9, 0, 0, NULL, NULL, NULL, 0},
+    {"seed", F_SEED, TRAIN(seed), 0, 0, 0, 0, NULL, NULL, NULL, 0},
+};
+static const section train_section = {train_fields, sizeof train_fields / sizeof *train_fields};
+
 #define TOP(m) offsetof(sl_config, m)
 static const field top_fields[] = {
     {"name", F_STRING, TOP(name), 0, 0, 0, 0, NULL, NULL, NULL, 0},
     {"data", F_SECTION, TOP(data), 0, 0, 0, 0, NULL, NULL, &data_section, 0},
     {"features", F_SECTION, TOP(features), 0, 0, 0, 0, NULL, NULL, &features_section, 0},
     {"model", F_SECTION, TOP(model), 0, 0, 0, 0, NULL, NULL, &model_section, 0},
+    {"train", F_SECTION, TOP(train), 0, 0, 0, 0, NULL, NULL, &train_section, 0},
 };
 static const section top_section = {top_fields, sizeof top_fields / sizeof *top_fields};
 
@@ -261,6 +283,21 @@ void sl_config_defaults(sl_config *cfg)
     m->stem_kernel = 3;
     m->width_multiplier = 1;
     m->blocks = 1;
+    sl_train_config *t = &cfg->train;
+    t->epochs = 30;
+    t->batch = 64;
+    t->optimizer = 0; /* adam */
+    t->lr = 0.001;
+    t->schedule = 1; /* cosine */
+    t->warmup = 0;
+    t->step_epochs = 10;
+    t->step_gamma = 0.1;
+    t->weight_decay = 0;
+    t->momentum = 0.9;
+    t->nesterov = 0;
+    t->label_smoothing = 0;
+    t->grad_clip = 0;
+    t->seed = 0;
 }
 
 /* ---- units ---------------------------------------------------------------------------------- */

@@ -3,6 +3,17 @@
  * Direct loops: the reference every faster kernel will be checked against. */
 #include "nn/nn_internal.h"
 
+/* The output positions t whose input position t * stride + off lies in [0, t_in): [*lo, *hi). */
+static void valid_range(long off, size_t stride, size_t t_in, size_t t_out, size_t *lo, size_t *hi)
+{
+    long l = off >= 0 ? 0 : (-off + (long)stride - 1) / (long)stride;
+    long h = (long)t_in - 1 - off < 0 ? 0 : ((long)t_in - 1 - off) / (long)stride + 1;
+    if (h > (long)t_out) h = (long)t_out;
+    if (l > h) l = h;
+    *lo = (size_t)l;
+    *hi = (size_t)h;
+}
+
 static sl_status conv_infer(sl_node *nd, const sl_shape *const *in)
 {
     if (in[0]->rank != 2) return sl_fail(SL_EARG, "conv1d needs a (C, T) input");
@@ -40,10 +51,18 @@ static void conv_forward(const sl_op_args *a)
                 const sl_real *w = a->w + (o * cig + i) * k;
                 for (size_t j = 0; j < k; j++) {
                     long off = (long)(j * nd->dilation) - (long)nd->pad;
-                    for (size_t t = 0; t < t_out; t++) {
-                        long s = (long)(t * nd->stride) + off;
-                        if (s >= 0 && s < (long)t_in) y[t] += w[j] * x[s];
-                    }
+                    size_t lo, hi;
+                    valid_range(off, nd->stride, t_in, t_out, &lo, &hi);
+                    if (lo >= hi) continue;
+                    const sl_real wj = w[j];
+                    /* pointers only inside the arrays: xs is x at input position lo * stride + off */
+                    const sl_real *xs = x + ((long)(lo * nd->stride) + off);
+                    sl_real *ys = y + lo;
+                    size_t len = hi - lo;
+                    if (nd->stride == 1)
+                        for (size_t t = 0; t < len; t++) ys[t] += wj * xs[t];
+                    else
+                        for (size_t t = 0; t < len; t++) ys[t] += wj * xs[t * nd->stride];
                 }
             }
         }
@@ -70,12 +89,16 @@ static void conv_backward(const sl_op_args *a)
                 sl_real *dw = a->dw + (o * cig + i) * k;
                 for (size_t j = 0; j < k; j++) {
                     long off = (long)(j * nd->dilation) - (long)nd->pad;
-                    sl_real acc = 0;
-                    for (size_t t = 0; t < t_out; t++) {
-                        long s = (long)(t * nd->stride) + off;
-                        if (s < 0 || s >= (long)t_in) continue;
-                        acc += dy[t] * x[s];
-                        if (dx) dx[s] += dy[t] * w[j];
+                    size_t lo, hi, st = nd->stride;
+                    valid_range(off, st, t_in, t_out, &lo, &hi);
+                    if (lo >= hi) continue;
+                    size_t len = hi - lo;
+                    const sl_real *xs = x + ((long)(lo * st) + off), *dys = dy + lo;
+                    sl_real acc = 0, wj = w[j];
+                    for (size_t t = 0; t < len; t++) acc += dys[t] * xs[t * st];
+                    if (dx) {
+                        sl_real *dxs = dx + ((long)(lo * st) + off);
+                        for (size_t t = 0; t < len; t++) dxs[t * st] += dys[t] * wj;
                     }
                     dw[j] += acc;
                 }

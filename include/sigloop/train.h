@@ -1,0 +1,58 @@
+/* Step 4: training. Optimizers and learning-rate schedules (as PyTorch defines them), and the
+ * training loop over the feature cache.
+ *
+ * Everything is seeded: the weights from (train.seed, node), the order of the training examples
+ * in epoch e from (train.seed, e). The same config, data and thread count give the same weights. */
+#ifndef SIGLOOP_TRAIN_H
+#define SIGLOOP_TRAIN_H
+
+#include "sigloop/config.h"
+#include "sigloop/dataset.h"
+#include "sigloop/features.h"
+#include "sigloop/nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sl_optim sl_optim;
+
+/* An optimizer for n parameters per t (adam, adamw, sgd; weight decay, momentum, nesterov). */
+sl_status sl_optim_new(sl_optim **out, const sl_train_config *t, size_t n_params);
+void sl_optim_free(sl_optim *o); /* NULL-safe */
+/* One update of params from grads at learning rate lr. */
+void sl_optim_step(sl_optim *o, sl_real *params, const sl_real *grads, double lr);
+
+/* The learning rate at a (fractional) epoch, from 0 to train.epochs. */
+double sl_lr_at(const sl_train_config *t, double epoch);
+
+/* Scales grads so their global L2 norm is at most max_norm (0: no clipping); returns the norm
+ * before clipping. */
+double sl_clip_grads(sl_real *grads, size_t n, double max_norm);
+
+typedef struct {
+    int progress;       /* a progress bar on stderr when it is a terminal */
+    int quiet;          /* no per-epoch lines on stdout */
+} sl_train_opts;
+
+typedef struct {
+    size_t epochs;
+    size_t best_epoch;      /* 1-based; by validation accuracy (the last epoch without validation) */
+    double best_val_acc;    /* -1 without a validation split */
+    double test_acc;        /* -1 without a test split */
+    size_t n_test;
+    double seconds;
+    double samples_per_s;   /* training examples per second of training steps */
+} sl_train_result;
+
+/* Trains the config's model on the cache's rows (fc must hold ds's entries, in order), standardised
+ * per band with mean and std (n_bands values, from the training split). Writes metrics.csv (one row
+ * per epoch) and predictions.csv (the test split, scored by the best epoch's weights) into out_dir,
+ * atomically. A NaN or infinite loss stops training with an error. */
+sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feature_cache *fc, const double *mean,
+                       const double *std, const char *out_dir, const sl_train_opts *opts, sl_train_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,101 @@
+/* Optimizers and schedules, written to match PyTorch's definitions step for step. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sigloop/train.h"
+
+struct sl_optim {
+    sl_train_config t;
+    size_t n;
+    sl_real *m, *v;   /* adam: first and second moments; sgd: m is the momentum buffer */
+    long step;
+};
+
+sl_status sl_optim_new(sl_optim **out, const sl_train_config *t, size_t n_params)
+{
+    *out = NULL;
+    sl_optim *o = calloc(1, sizeof *o);
+    if (!o) return sl_fail(SL_ENOMEM, "out of memory");
+    o->t = *t;
+    o->n = n_params;
+    o->m = calloc(n_params + 1, sizeof *o->m);
+    o->v = calloc(n_params + 1, sizeof *o->v);
+    if (!o->m || !o->v) {
+        sl_optim_free(o);
+        return sl_fail(SL_ENOMEM, "out of memory");
+    }
+    *out = o;
+    return SL_OK;
+}
+
+void sl_optim_free(sl_optim *o)
+{
+    if (!o) return;
+    free(o->m);
+    free(o->v);
+    free(o);
+}
+
+void sl_optim_step(sl_optim *o, sl_real *p, const sl_real *g, double lr)
+{
+    const sl_train_config *t = &o->t;
+    o->step++;
+    double wd = t->weight_decay;
+    if (t->optimizer == 2) { /* sgd: d = g + wd p; buf = mu buf + d (buf = d at first); nesterov: d + mu buf */
+        double mu = t->momentum;
+        for (size_t i = 0; i < o->n; i++) {
+            double d = (double)g[i] + wd * p[i];
+            if (mu > 0) {
+                double b = o->step == 1 ? d : mu * o->m[i] + d;
+                o->m[i] = (sl_real)b;
+                d = t->nesterov ? d + mu * b : b;
+            }
+            p[i] = (sl_real)(p[i] - lr * d);
+        }
+        return;
+    }
+    /* adam (L2 decay in the gradient) and adamw (decoupled decay on the weights) */
+    const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    double c1 = 1.0 - pow(b1, (double)o->step), c2 = 1.0 - pow(b2, (double)o->step);
+    int decoupled = t->optimizer == 1;
+    for (size_t i = 0; i < o->n; i++) {
+        double gi = g[i];
+        if (decoupled) p[i] = (sl_real)(p[i] * (1.0 - lr * wd));
+        else gi += wd * p[i];
+        double m = b1 * o->m[i] + (1 - b1) * gi, v = b2 * o->v[i] + (1 - b2) * gi * gi;
+        o->m[i] = (sl_real)m;
+        o->v[i] = (sl_real)v;
+        p[i] = (sl_real)(p[i] - lr * (m / c1) / (sqrt(v / c2) + eps));
+    }
+}
+
+double sl_lr_at(const sl_train_config *t, double e)
+{
+    const double pi = 3.14159265358979323846, total = (double)t->epochs;
+    switch (t->schedule) {
+    case 0: return t->lr;
+    case 1: /* cosine to 0, after an optional linear warm-up from 0 */
+        if (e < t->warmup) return t->lr * e / t->warmup;
+        return t->lr * 0.5 * (1 + cos(pi * fmin(1.0, (e - t->warmup) / fmax(1e-12, total - t->warmup))));
+    case 2: return t->lr * pow(t->step_gamma, floor(e / t->step_epochs));
+    case 3: { /* one-cycle (PyTorch's defaults): lr/25 up to lr in 30 %, then cosine down to lr/25e4 */
+        double up = 0.3 * total, lo = t->lr / 25, end = lo / 1e4;
+        if (e < up) return lo + (t->lr - lo) * 0.5 * (1 - cos(pi * e / up));
+        return end + (t->lr - end) * 0.5 * (1 + cos(pi * fmin(1.0, (e - up) / fmax(1e-12, total - up))));
+    }
+    }
+    return t->lr;
+}
+
+double sl_clip_grads(sl_real *g, size_t n, double max_norm)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)g[i] * g[i];
+    double norm = sqrt(s);
+    if (max_norm > 0 && norm > max_norm) {
+        double k = max_norm / (norm + 1e-6); /* as torch.nn.utils.clip_grad_norm_ */
+        for (size_t i = 0; i < n; i++) g[i] = (sl_real)(g[i] * k);
+    }
+    return norm;
+}

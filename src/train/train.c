@@ -1,0 +1,275 @@
+/* The training loop: standardised feature batches from the cache, forward, loss, backward,
+ * clipping, an optimizer step per batch; validation per epoch; the best epoch's weights score the
+ * test split. */
+#include "sigloop/train.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sigloop/fileio.h"
+#include "sigloop/progress.h"
+#include "sigloop/rng.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct {
+    const sl_dataset *ds;
+    const sl_feature_cache *fc;
+    const double *mean, *std;
+    size_t bands, frames;
+    int *label_of;         /* (rows) class index of each row */
+} source;
+
+/* x[b] = standardised features of rows idx[0..n) */
+static void fill_batch(const source *s, const size_t *idx, size_t n, sl_real *x)
+{
+    size_t per = s->bands * s->frames;
+    for (size_t b = 0; b < n; b++) {
+        const float *r = sl_feature_cache_row(s->fc, idx[b]);
+        sl_real *dst = x + b * per;
+        for (size_t k = 0; k < s->bands; k++) {
+            double m = s->mean[k], sd = s->std[k] > 1e-12 ? s->std[k] : 1.0;
+            for (size_t t = 0; t < s->frames; t++)
+                dst[k * s->frames + t] = (sl_real)((r[k * s->frames + t] - m) / sd);
+        }
+    }
+}
+
+static size_t argmax(const sl_real *z, size_t k)
+{
+    size_t best = 0;
+    for (size_t c = 1; c < k; c++)
+        if (z[c] > z[best]) best = c;
+    return best;
+}
+
+/* Loss and accuracy of the rows idx in inference mode; logits of each row into all (optional). */
+static sl_status evaluate(sl_net *net, const source *s, const size_t *idx, size_t n, size_t batch, size_t k,
+                          sl_real *x, int *labels, double *loss, double *acc, sl_real *all)
+{
+    double total = 0;
+    size_t correct = 0;
+    for (size_t i = 0; i < n; i += batch) {
+        size_t m = n - i < batch ? n - i : batch;
+        fill_batch(s, idx + i, m, x);
+        const sl_real *z;
+        SL_TRY(sl_net_forward(net, x, m, 0, &z));
+        for (size_t b = 0; b < m; b++) {
+            labels[b] = s->label_of[idx[i + b]];
+            correct += (int)argmax(z + b * k, k) == labels[b];
+        }
+        double l;
+        SL_TRY(sl_softmax_ce(z, labels, m, k, 0, NULL, &l, NULL));
+        total += l * (double)m;
+        if (all) memcpy(all + i * k, z, m * k * sizeof *z);
+    }
+    *loss = n ? total / (double)n : NAN;
+    *acc = n ? (double)correct / (double)n : NAN;
+    return SL_OK;
+}
+
+static sl_status write_predictions(const char *path, const source *s, const size_t *idx, size_t n, size_t k,
+                                   const sl_real *logits)
+{
+    sl_afile *af;
+    SL_TRY(sl_afile_open(&af, path));
+    FILE *f = sl_afile_stream(af);
+    fprintf(f, "path,group,label,predicted,correct");
+    for (size_t c = 0; c < k; c++) fprintf(f, ",p_%s", sl_dataset_label(s->ds, c));
+    fputc('\n', f);
+    for (size_t i = 0; i < n; i++) {
+        const sl_entry *e = sl_dataset_entry(s->ds, idx[i]);
+        const sl_real *z = logits + i * k;
+        size_t pred = argmax(z, k);
+        double mx = z[pred], se = 0;
+        for (size_t c = 0; c < k; c++) se += exp((double)z[c] - mx);
+        /* paths and names here come from our own manifest: no commas unless quoted there; quote all */
+        fprintf(f, "\"%s\",\"%s\",\"%s\",\"%s\",%d", e->path, e->group, e->label, sl_dataset_label(s->ds, pred),
+                (int)pred == s->label_of[idx[i]]);
+        for (size_t c = 0; c < k; c++) fprintf(f, ",%.6f", exp((double)z[c] - mx) / se);
+        fputc('\n', f);
+    }
+    if (ferror(f)) {
+        sl_afile_abort(af);
+        return sl_fail(SL_EIO, "%s: write error", path);
+    }
+    return sl_afile_commit(af);
+}
+
+sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feature_cache *fc, const double *mean,
+                       const double *std, const char *out_dir, const sl_train_opts *opts, sl_train_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->best_val_acc = res->test_acc = -1;
+    const sl_train_config *t = &cfg->train;
+    size_t rows = sl_dataset_count(ds), k = sl_dataset_n_labels(ds);
+    if (sl_feature_cache_rows(fc) != rows)
+        return sl_fail(SL_EARG, "train: the feature cache has %zu rows, the manifest %zu (run 'sigloop features')",
+                       sl_feature_cache_rows(fc), rows);
+    source s = {.ds = ds, .fc = fc, .mean = mean, .std = std, .bands = sl_feature_cache_bands(fc),
+                .frames = sl_feature_cache_frames(fc)};
+    size_t *split_idx[SL_N_SPLITS] = {0}, split_n[SL_N_SPLITS] = {0};
+    sl_graph *g = NULL;
+    sl_net *net = NULL;
+    sl_optim *opt = NULL;
+    sl_progress *bar = NULL;
+    sl_real *x = NULL, *dlogits = NULL, *best = NULL, *best_state = NULL, *test_logits = NULL;
+    int *labels = NULL;
+    char *metrics = NULL;
+    size_t metrics_len = 0;
+    FILE *mf = NULL;
+    sl_status st = SL_OK;
+
+    s.label_of = malloc(rows * sizeof *s.label_of);
+    for (int sp = 0; sp < SL_N_SPLITS; sp++) split_idx[sp] = malloc((rows + 1) * sizeof **split_idx);
+    if (!s.label_of || !split_idx[0] || !split_idx[1] || !split_idx[2]) {
+        st = sl_fail(SL_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < rows; i++) {
+        const sl_entry *e = sl_dataset_entry(ds, i);
+        for (size_t c = 0; c < k; c++)
+            if (strcmp(sl_dataset_label(ds, c), e->label) == 0) s.label_of[i] = (int)c;
+        split_idx[e->split][split_n[e->split]++] = i;
+    }
+    if (split_n[SL_SPLIT_TRAIN] < 2) {
+        st = sl_fail(SL_EARG, "train: %zu training examples: need at least 2", split_n[SL_SPLIT_TRAIN]);
+        goto done;
+    }
+    sl_shape in = {.rank = 2, .d = {s.bands, s.frames}};
+    if ((st = sl_model_build(&cfg->model, &in, k, &g)) != SL_OK) goto done;
+    size_t batch = t->batch < split_n[SL_SPLIT_TRAIN] ? t->batch : split_n[SL_SPLIT_TRAIN];
+    if ((st = sl_net_new(&net, g, batch)) != SL_OK) goto done;
+    sl_net_init(net, t->seed);
+    size_t np = sl_graph_n_params(g), ns = sl_graph_n_state(g);
+    if ((st = sl_optim_new(&opt, t, np)) != SL_OK) goto done;
+    x = malloc(batch * s.bands * s.frames * sizeof *x);
+    dlogits = malloc(batch * k * sizeof *dlogits);
+    labels = malloc(batch * sizeof *labels);
+    best = malloc((np + 1) * sizeof *best);
+    best_state = malloc((ns + 1) * sizeof *best_state);
+    test_logits = malloc((split_n[SL_SPLIT_TEST] * k + 1) * sizeof *test_logits);
+    mf = open_memstream(&metrics, &metrics_len);
+    if (!x || !dlogits || !labels || !best || !best_state || !test_logits || !mf) {
+        st = sl_fail(SL_ENOMEM, "out of memory");
+        goto done;
+    }
+    fprintf(mf, "epoch,lr,train_loss,train_acc,val_loss,val_acc,seconds\n");
+    char metrics_path[SL_PATH_MAX + 32], pred_path[SL_PATH_MAX + 32];
+    snprintf(metrics_path, sizeof metrics_path, "%s/metrics.csv", out_dir);
+    snprintf(pred_path, sizeof pred_path, "%s/predictions.csv", out_dir);
+
+    size_t n_train = split_n[SL_SPLIT_TRAIN], steps = (n_train + batch - 1) / batch;
+    sl_progress_opts po = {.label = "train", .unit = "samples", .stream = NULL,
+                           .force = opts && opts->progress ? 0 : -1};
+    if ((st = sl_progress_new(&bar, &po, (uint64_t)t->epochs * n_train)) != SL_OK) goto done;
+    double t_start = now(), train_time = 0;
+    size_t trained = 0;
+    for (size_t ep = 0; ep < t->epochs && st == SL_OK; ep++) {
+        double t0 = now();
+        /* this epoch's order: Fisher-Yates from (seed, epoch) */
+        size_t *order = split_idx[SL_SPLIT_TRAIN];
+        sl_rng rng = sl_rng_make(t->seed ^ 0x5348554646ull, ep);
+        for (size_t i = n_train - 1; i > 0; i--) {
+            size_t j = sl_rng_below(&rng, (uint32_t)(i + 1));
+            size_t tmp = order[i];
+            order[i] = order[j];
+            order[j] = tmp;
+        }
+        double loss_sum = 0, lr = t->lr;
+        size_t correct = 0, seen = 0;
+        for (size_t step = 0; step < steps; step++) {
+            size_t i0 = step * batch, m = n_train - i0 < batch ? n_train - i0 : batch;
+            if (m < 2) continue; /* batch norm needs two examples */
+            fill_batch(&s, order + i0, m, x);
+            for (size_t b = 0; b < m; b++) labels[b] = s.label_of[order[i0 + b]];
+            const sl_real *z;
+            if ((st = sl_net_forward(net, x, m, 1, &z)) != SL_OK) break;
+            double l;
+            if ((st = sl_softmax_ce(z, labels, m, k, t->label_smoothing, NULL, &l, dlogits)) != SL_OK) break;
+            if (!isfinite(l)) {
+                st = sl_fail(SL_EARG, "train: the loss became %g at epoch %zu, step %zu (try a lower train.lr)", l,
+                             ep + 1, step + 1);
+                break;
+            }
+            for (size_t b = 0; b < m; b++) correct += (int)argmax(z + b * k, k) == labels[b];
+            loss_sum += l * (double)m;
+            seen += m;
+            sl_net_zero_grads(net);
+            if ((st = sl_net_backward(net, dlogits, NULL)) != SL_OK) break;
+            sl_clip_grads(sl_net_grads(net), np, t->grad_clip);
+            lr = sl_lr_at(t, (double)ep + (double)step / (double)steps);
+            sl_optim_step(opt, sl_net_params(net), sl_net_grads(net), lr);
+            sl_progress_add(bar, m);
+        }
+        if (st != SL_OK) break;
+        train_time += now() - t0;
+        trained += seen;
+        double vl = NAN, va = NAN;
+        if (split_n[SL_SPLIT_VAL])
+            st = evaluate(net, &s, split_idx[SL_SPLIT_VAL], split_n[SL_SPLIT_VAL], batch, k, x, labels, &vl, &va, NULL);
+        if (st != SL_OK) break;
+        double secs = now() - t0;
+        fprintf(mf, "%zu,%.6g,%.6f,%.6f,%.6f,%.6f,%.3f\n", ep + 1, lr, loss_sum / (double)seen,
+                (double)correct / (double)seen, vl, va, secs);
+        fflush(mf);
+        if ((st = sl_write_file_atomic(metrics_path, metrics, metrics_len)) != SL_OK) break;
+        int better = split_n[SL_SPLIT_VAL] ? va > res->best_val_acc : 1;
+        if (better) {
+            res->best_val_acc = split_n[SL_SPLIT_VAL] ? va : -1;
+            res->best_epoch = ep + 1;
+            memcpy(best, sl_net_params(net), np * sizeof *best);
+            memcpy(best_state, sl_net_state(net), ns * sizeof *best_state);
+        }
+        if (!opts || !opts->quiet) {
+            if (sl_progress_active(bar)) fputs("\r\x1b[K", stderr);
+            printf("epoch %3zu/%zu  lr %.2e  train loss %.4f acc %5.1f %%", ep + 1, t->epochs, lr,
+                   loss_sum / (double)seen, 100.0 * (double)correct / (double)seen);
+            if (split_n[SL_SPLIT_VAL]) printf("  val loss %.4f acc %5.1f %%", vl, 100 * va);
+            printf("  %.1f s%s\n", secs, better && split_n[SL_SPLIT_VAL] ? "  *" : "");
+            fflush(stdout);
+        }
+        res->epochs = ep + 1;
+    }
+    sl_progress_free(bar);
+    bar = NULL;
+    if (st != SL_OK) goto done;
+    res->seconds = now() - t_start;
+    res->samples_per_s = train_time > 0 ? (double)trained / train_time : 0;
+    /* the best epoch's weights score the test split */
+    memcpy(sl_net_params(net), best, np * sizeof *best);
+    memcpy(sl_net_state(net), best_state, ns * sizeof *best_state);
+    res->n_test = split_n[SL_SPLIT_TEST];
+    if (split_n[SL_SPLIT_TEST]) {
+        double tl;
+        st = evaluate(net, &s, split_idx[SL_SPLIT_TEST], split_n[SL_SPLIT_TEST], batch, k, x, labels, &tl,
+                      &res->test_acc, test_logits);
+        if (st == SL_OK) st = write_predictions(pred_path, &s, split_idx[SL_SPLIT_TEST], split_n[SL_SPLIT_TEST], k,
+                                                test_logits);
+    }
+
+done:
+    sl_progress_free(bar);
+    if (mf) fclose(mf);
+    free(metrics);
+    free(x);
+    free(dlogits);
+    free(labels);
+    free(best);
+    free(best_state);
+    free(test_logits);
+    for (int sp = 0; sp < SL_N_SPLITS; sp++) free(split_idx[sp]);
+    free(s.label_of);
+    sl_optim_free(opt);
+    sl_net_free(net);
+    sl_graph_free(g);
+    return st;
+}
