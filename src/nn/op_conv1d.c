@@ -1,7 +1,18 @@
 /* conv1d: (C_in, T) -> (C_out, T_out), T_out = (T + 2 pad - dilation (K - 1) - 1) / stride + 1.
  * w: (C_out, C_in / groups, K), then b: (C_out). groups = C_in = C_out is depthwise.
- * Direct loops: the reference every faster kernel will be checked against. */
+ * Ungrouped convolutions run as GEMMs through CBLAS on an im2col matrix per example, kept from
+ * forward for backward; grouped ones (depthwise included) use direct loops, where GEMM is a poor
+ * fit. */
+#include <cblas.h>
+#include <string.h>
+
 #include "nn/nn_internal.h"
+
+#ifdef SIGLOOP_NN_DOUBLE
+#define GEMM cblas_dgemm
+#else
+#define GEMM cblas_sgemm
+#endif
 
 /* The output positions t whose input position t * stride + off lies in [0, t_in): [*lo, *hi). */
 static void valid_range(long off, size_t stride, size_t t_in, size_t t_out, size_t *lo, size_t *hi)
@@ -34,8 +45,90 @@ static sl_status conv_infer(sl_node *nd, const sl_shape *const *in)
     return SL_OK;
 }
 
+static int use_gemm(const sl_node *nd) { return nd->groups == 1; }
+
+/* col (C_in K, T_out): col[i K + j][t] = x[i][t stride - pad + j dilation], 0 outside. */
+static void im2col(const sl_node *nd, const sl_real *x, size_t c_in, size_t t_in, size_t t_out, sl_real *col)
+{
+    size_t k = nd->kernel;
+    for (size_t i = 0; i < c_in; i++)
+        for (size_t j = 0; j < k; j++) {
+            sl_real *row = col + (i * k + j) * t_out;
+            long off = (long)(j * nd->dilation) - (long)nd->pad;
+            size_t lo, hi;
+            valid_range(off, nd->stride, t_in, t_out, &lo, &hi);
+            memset(row, 0, t_out * sizeof *row);
+            if (lo >= hi) continue;
+            const sl_real *xs = x + i * t_in + ((long)(lo * nd->stride) + off);
+            for (size_t t = 0; t < hi - lo; t++) row[lo + t] = xs[t * nd->stride];
+        }
+}
+
+static size_t conv_saved(const sl_node *nd, size_t n)
+{
+    /* the im2col matrix of every example of the batch, (C_in K, T_out) each, and one more for the
+     * gradient of a column matrix in backward; C_in from n_params */
+    if (!use_gemm(nd)) return 0;
+    size_t c_in = (nd->n_params - (nd->bias ? nd->c_out : 0)) / (nd->c_out * nd->kernel);
+    return (n + 1) * c_in * nd->kernel * nd->shape.d[1];
+}
+
+static void conv_forward_gemm(const sl_op_args *a)
+{
+    const sl_node *nd = a->node;
+    size_t c_in = a->in_shape[0]->d[0], t_in = a->in_shape[0]->d[1];
+    size_t c_out = nd->shape.d[0], t_out = nd->shape.d[1], ck = c_in * nd->kernel;
+    const sl_real *b = nd->bias ? a->w + c_out * ck : NULL;
+    for (size_t n = 0; n < a->n; n++) {
+        sl_real *col = a->saved + n * ck * t_out, *y = a->y + n * c_out * t_out;
+        im2col(nd, a->x[0] + n * c_in * t_in, c_in, t_in, t_out, col);
+        for (size_t o = 0; o < c_out; o++)
+            for (size_t t = 0; t < t_out; t++) y[o * t_out + t] = b ? b[o] : 0;
+        /* y (C_out, T_out) += w (C_out, C_in K) col (C_in K, T_out) */
+        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)c_out, (int)t_out, (int)ck, 1, a->w, (int)ck, col,
+             (int)t_out, 1, y, (int)t_out);
+    }
+}
+
+static void conv_backward_gemm(const sl_op_args *a)
+{
+    const sl_node *nd = a->node;
+    size_t c_in = a->in_shape[0]->d[0], t_in = a->in_shape[0]->d[1];
+    size_t c_out = nd->shape.d[0], t_out = nd->shape.d[1], k = nd->kernel, ck = c_in * k;
+    sl_real *db = nd->bias ? a->dw + c_out * ck : NULL;
+    for (size_t n = 0; n < a->n; n++) {
+        const sl_real *col = a->saved + n * ck * t_out, *dy = a->dy + n * c_out * t_out;
+        if (db)
+            for (size_t o = 0; o < c_out; o++)
+                for (size_t t = 0; t < t_out; t++) db[o] += dy[o * t_out + t];
+        /* dw (C_out, C_in K) += dy (C_out, T_out) col^T */
+        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)c_out, (int)ck, (int)t_out, 1, dy, (int)t_out, col,
+             (int)t_out, 1, a->dw, (int)ck);
+        if (!a->dx[0]) continue;
+        /* dcol (C_in K, T_out) = w^T dy, then scattered back (col2im) into dx */
+        sl_real *dcol = a->saved + a->n * ck * t_out;
+        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ck, (int)t_out, (int)c_out, 1, a->w, (int)ck, dy,
+             (int)t_out, 0, dcol, (int)t_out);
+        sl_real *dx = a->dx[0] + n * c_in * t_in;
+        for (size_t i = 0; i < c_in; i++)
+            for (size_t j = 0; j < k; j++) {
+                const sl_real *row = dcol + (i * k + j) * t_out;
+                long off = (long)(j * nd->dilation) - (long)nd->pad;
+                size_t lo, hi;
+                valid_range(off, nd->stride, t_in, t_out, &lo, &hi);
+                if (lo >= hi) continue;
+                sl_real *dxs = dx + i * t_in + ((long)(lo * nd->stride) + off);
+                for (size_t t = 0; t < hi - lo; t++) dxs[t * nd->stride] += row[lo + t];
+            }
+    }
+}
+
 static void conv_forward(const sl_op_args *a)
 {
+    if (use_gemm(a->node)) {
+        conv_forward_gemm(a);
+        return;
+    }
     const sl_node *nd = a->node;
     size_t c_in = a->in_shape[0]->d[0], t_in = a->in_shape[0]->d[1];
     size_t c_out = nd->shape.d[0], t_out = nd->shape.d[1], k = nd->kernel;
@@ -70,6 +163,10 @@ static void conv_forward(const sl_op_args *a)
 
 static void conv_backward(const sl_op_args *a)
 {
+    if (use_gemm(a->node)) {
+        conv_backward_gemm(a);
+        return;
+    }
     const sl_node *nd = a->node;
     size_t c_in = a->in_shape[0]->d[0], t_in = a->in_shape[0]->d[1];
     size_t c_out = nd->shape.d[0], t_out = nd->shape.d[1], k = nd->kernel;
@@ -114,4 +211,4 @@ static void conv_init(const sl_node *nd, sl_real *w, sl_real *state, uint64_t se
     for (size_t i = nw; i < nd->n_params; i++) w[i] = 0;
 }
 
-const sl_op_def sl_op_conv1d_def = {"conv1d", conv_infer, NULL, conv_forward, conv_backward, conv_init};
+const sl_op_def sl_op_conv1d_def = {"conv1d", conv_infer, conv_saved, conv_forward, conv_backward, conv_init};
