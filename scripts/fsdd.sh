@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: builds sigloop and runs the spoken-digit example end to end with the steps that
 # exist so far (step 1: the data set; step 8's front end: log-mel features; steps 3 and 4: the
-# TC-ResNet8 model and its training, about two and a half minutes on one core). Outputs go to runs/.
+# TC-ResNet8 model and its training, about 20 s on one core). Outputs go to runs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh

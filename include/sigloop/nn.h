@@ -108,8 +108,9 @@ sl_real *sl_net_params(sl_net *net);  /* (sl_graph_n_params) */
 sl_real *sl_net_grads(sl_net *net);   /* (sl_graph_n_params) */
 sl_real *sl_net_state(sl_net *net);   /* (sl_graph_n_state) */
 
-/* Kaiming-normal (fan in, ReLU gain) conv and dense weights, zero biases, BN gamma 1 and beta 0,
- * running mean 0 and var 1; every draw from (seed, node, index). */
+/* Conv and dense weights U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's default, kaiming_uniform
+ * with a = sqrt(5)), zero biases, BN gamma 1 and beta 0, running mean 0 and var 1; every draw from
+ * (seed, node, index). */
 void sl_net_init(sl_net *net, uint64_t seed);
 
 /* Forward for n examples of x (n, input shape). training: batch norm uses and updates batch

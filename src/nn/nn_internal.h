@@ -39,7 +39,7 @@ extern const sl_op_def sl_op_add_def;
 extern const sl_op_def sl_op_gap_def;
 extern const sl_op_def sl_op_dense_def;
 
-/* Kaiming-normal weights: N(0, 2 / fan_in), drawn from (seed, node, i). */
+/* Weights U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's default), drawn from (seed, node, i). */
 void sl_nn_kaiming(sl_real *w, size_t count, size_t fan_in, uint64_t seed, size_t node_index);
 
 #endif
