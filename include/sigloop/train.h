@@ -9,6 +9,7 @@
 #include "sigloop/config.h"
 #include "sigloop/dataset.h"
 #include "sigloop/features.h"
+#include "sigloop/model.h"
 #include "sigloop/nn.h"
 
 #ifdef __cplusplus
@@ -47,10 +48,16 @@ typedef struct {
 
 /* Trains the config's model on the cache's rows (fc must hold ds's entries, in order), standardised
  * per band with mean and std (n_bands values, from the training split). Writes metrics.csv (one row
- * per epoch) and predictions.csv (the test split, scored by the best epoch's weights) into out_dir,
- * atomically. A NaN or infinite loss stops training with an error. */
+ * per epoch), the checkpoints last.slm (every epoch) and model.slm (the best epoch), and
+ * predictions.csv (the test split, scored by the best epoch's weights) into out_dir, atomically.
+ * A NaN or infinite loss stops training with an error; the checkpoints written before it stay. */
 sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feature_cache *fc, const double *mean,
                        const double *std, const char *out_dir, const sl_train_opts *opts, sl_train_result *res);
+
+/* Accuracy of a loaded model on one split of ds (fc: ds's feature cache, computed with the model's
+ * settings); predictions.csv-style output to `predictions` when not NULL. */
+sl_status sl_model_evaluate(const sl_model *m, const sl_dataset *ds, const sl_feature_cache *fc, sl_split split,
+                            const char *predictions, double *acc, size_t *n);
 
 #ifdef __cplusplus
 }

@@ -19,7 +19,8 @@ static const char help[] =
     "first (as 'sigloop data' and 'sigloop features' would), the features are standardised per\n"
     "band with the training split's statistics, and one line per epoch reports loss and accuracy\n"
     "on the training and validation splits. The best epoch (by validation accuracy) scores the\n"
-    "test split. Writes metrics.csv and predictions.csv into the output folder.\n"
+    "test split. Writes metrics.csv, the checkpoints last.slm (every epoch) and model.slm (the best\n"
+    "epoch), and predictions.csv into the output folder.\n"
     "\n"
     "options:\n"
     "  -o, --out DIR       output folder (default: runs/NAME)\n"
@@ -80,9 +81,8 @@ int cmd_train(int argc, char **argv)
         printf("best epoch %zu", r.best_epoch);
         if (r.best_val_acc >= 0) printf(" (validation accuracy %.1f %%)", 100 * r.best_val_acc);
         if (r.test_acc >= 0) printf("; test accuracy %.1f %% on %zu examples", 100 * r.test_acc, r.n_test);
-        printf("; %.0f training samples/s; %.1f s in all\nwrote %s/metrics.csv%s%s%s\n", r.samples_per_s,
-               cli_now() - t0, out_dir, r.n_test ? " and " : "", r.n_test ? out_dir : "",
-               r.n_test ? "/predictions.csv" : "");
+        printf("; %.0f training samples/s; %.1f s in all\nwrote %s/model.slm, last.slm, metrics.csv%s\n",
+               r.samples_per_s, cli_now() - t0, out_dir, r.n_test ? " and predictions.csv" : "");
     }
     free(mean);
     sl_feature_cache_close(fc);

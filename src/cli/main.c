@@ -19,6 +19,7 @@ static const char usage[] =
     "                   memory-mapped cache, reused while files and settings are unchanged\n"
     "  model CONFIG     steps 3 and 9: the network layer by layer, with parameters and MACs\n"
     "  train CONFIG     step 4: train the model on the features; metrics and test predictions\n"
+    "  eval RUN         a trained model (RUN/model.slm) scored again on a split\n"
     "  info FILE...     what a recording holds (format, rate, length, level), or why it\n"
     "                   cannot be read\n"
     "  help [COMMAND]   this text, or a command's own help\n"
@@ -123,6 +124,7 @@ static const command commands[] = {
     {"features", cmd_features},
     {"model", cmd_model},
     {"train", cmd_train},
+    {"eval", cmd_eval},
 };
 
 int main(int argc, char **argv)

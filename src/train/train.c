@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "sigloop/fileio.h"
+#include "sigloop/model.h"
 #include "sigloop/progress.h"
 #include "sigloop/rng.h"
 
@@ -123,6 +124,7 @@ sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feat
     sl_progress *bar = NULL;
     sl_real *x = NULL, *dlogits = NULL, *best = NULL, *best_state = NULL, *test_logits = NULL;
     int *labels = NULL;
+    const char **names = NULL;
     char *metrics = NULL;
     size_t metrics_len = 0;
     FILE *mf = NULL;
@@ -163,9 +165,18 @@ sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feat
         goto done;
     }
     fprintf(mf, "epoch,lr,train_loss,train_acc,val_loss,val_acc,seconds\n");
-    char metrics_path[SL_PATH_MAX + 32], pred_path[SL_PATH_MAX + 32];
+    char metrics_path[SL_PATH_MAX + 32], pred_path[SL_PATH_MAX + 32], best_path[SL_PATH_MAX + 32],
+        last_path[SL_PATH_MAX + 32];
     snprintf(metrics_path, sizeof metrics_path, "%s/metrics.csv", out_dir);
     snprintf(pred_path, sizeof pred_path, "%s/predictions.csv", out_dir);
+    snprintf(best_path, sizeof best_path, "%s/model.slm", out_dir);
+    snprintf(last_path, sizeof last_path, "%s/last.slm", out_dir);
+    names = malloc(k * sizeof *names);
+    if (!names) {
+        st = sl_fail(SL_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t c = 0; c < k; c++) names[c] = sl_dataset_label(ds, c);
 
     size_t n_train = split_n[SL_SPLIT_TRAIN], steps = (n_train + batch - 1) / batch;
     sl_progress_opts po = {.label = "train", .unit = "samples", .stream = NULL,
@@ -223,6 +234,13 @@ sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feat
         fflush(mf);
         if ((st = sl_write_file_atomic(metrics_path, metrics, metrics_len)) != SL_OK) break;
         int better = split_n[SL_SPLIT_VAL] ? va > res->best_val_acc : 1;
+        /* checkpoints, atomically: the last epoch always, the best one when it improves */
+        st = sl_model_save(last_path, cfg, g, names, s.bands, s.frames, k, mean, std, sl_net_params(net),
+                           sl_net_state(net));
+        if (st == SL_OK && better)
+            st = sl_model_save(best_path, cfg, g, names, s.bands, s.frames, k, mean, std, sl_net_params(net),
+                               sl_net_state(net));
+        if (st != SL_OK) break;
         if (better) {
             res->best_val_acc = split_n[SL_SPLIT_VAL] ? va : -1;
             res->best_epoch = ep + 1;
@@ -258,6 +276,7 @@ sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feat
 
 done:
     sl_progress_free(bar);
+    free(names);
     if (mf) fclose(mf);
     free(metrics);
     free(x);
@@ -271,5 +290,57 @@ done:
     sl_optim_free(opt);
     sl_net_free(net);
     sl_graph_free(g);
+    return st;
+}
+
+sl_status sl_model_evaluate(const sl_model *m, const sl_dataset *ds, const sl_feature_cache *fc, sl_split split,
+                            const char *predictions, double *acc, size_t *n_out)
+{
+    *acc = NAN;
+    *n_out = 0;
+    size_t rows = sl_dataset_count(ds), k = m->classes;
+    if (sl_feature_cache_rows(fc) != rows || sl_feature_cache_bands(fc) != m->bands ||
+        sl_feature_cache_frames(fc) != m->frames)
+        return sl_fail(SL_EARG, "the feature cache (%zu rows of %zu x %zu) does not fit the model (%zu x %zu)",
+                       sl_feature_cache_rows(fc), sl_feature_cache_bands(fc), sl_feature_cache_frames(fc), m->bands,
+                       m->frames);
+    int same = sl_dataset_n_labels(ds) == k;
+    for (size_t c = 0; same && c < k; c++) same = strcmp(sl_dataset_label(ds, c), m->labels[c]) == 0;
+    if (!same)
+        return sl_fail(SL_EARG, "the data set's classes (%zu) are not the model's (%zu: %s, ...)",
+                       sl_dataset_n_labels(ds), k, m->labels[0]);
+    source s = {.ds = ds, .fc = fc, .mean = m->mean, .std = m->std, .bands = m->bands, .frames = m->frames};
+    size_t *idx = malloc((rows + 1) * sizeof *idx), n = 0, batch = 64;
+    s.label_of = malloc((rows + 1) * sizeof *s.label_of);
+    sl_real *x = malloc(batch * m->bands * m->frames * sizeof *x), *logits = NULL;
+    int *labels = malloc(batch * sizeof *labels);
+    sl_net *net = NULL;
+    sl_status st = idx && s.label_of && x && labels ? SL_OK : sl_fail(SL_ENOMEM, "out of memory");
+    for (size_t i = 0; st == SL_OK && i < rows; i++) {
+        const sl_entry *e = sl_dataset_entry(ds, i);
+        s.label_of[i] = -1;
+        for (size_t c = 0; c < k; c++)
+            if (strcmp(m->labels[c], e->label) == 0) s.label_of[i] = (int)c;
+        if (e->split != split) continue;
+        if (s.label_of[i] < 0) st = sl_fail(SL_EARG, "%s: label '%s' is not one the model knows", e->path, e->label);
+        idx[n++] = i;
+    }
+    if (st == SL_OK && n == 0) st = sl_fail(SL_EARG, "no %s examples to evaluate", sl_split_name(split));
+    if (st == SL_OK && !(logits = malloc(n * k * sizeof *logits))) st = sl_fail(SL_ENOMEM, "out of memory");
+    if (st == SL_OK) st = sl_net_new(&net, m->graph, batch);
+    if (st == SL_OK) {
+        memcpy(sl_net_params(net), m->params, sl_graph_n_params(m->graph) * sizeof *m->params);
+        memcpy(sl_net_state(net), m->state, sl_graph_n_state(m->graph) * sizeof *m->state);
+        double loss;
+        st = evaluate(net, &s, idx, n, batch, k, x, labels, &loss, acc, logits);
+    }
+    if (st == SL_OK && predictions) st = write_predictions(predictions, &s, idx, n, k, logits);
+    if (st == SL_OK) *n_out = n;
+    sl_net_free(net);
+    free(idx);
+    free(s.label_of);
+    free(x);
+    free(labels);
+    free(logits);
     return st;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# sigloop train: bad training settings are refused before anything runs.
+# sigloop train and eval: one short run end to end, its model file read back, and bad settings and
+# damaged model files refused.
 . "$(dirname "$0")/lib.bash"
 export SIGLOOP_FSDD
 ex="$SIGLOOP_SRC/examples"
@@ -11,4 +12,23 @@ expect_error smoothing "train.label_smoothing: must be in [0, 1) (got 1)" \
   "$SIGLOOP" train "$ex/fsdd.yaml" -o "$tmp/o" --set train.label_smoothing=1
 expect_error epochs "train.epochs: must be in [1, 100000] (got 0)" \
   "$SIGLOOP" train "$ex/fsdd.yaml" -o "$tmp/o" --set train.epochs=0
+
+# one epoch end to end, then eval reproduces the reported test accuracy from model.slm
+"$SIGLOOP" train "$ex/fsdd.yaml" -o "$tmp/run" -q --set train.epochs=1 >"$tmp/t.txt" 2>"$tmp/t.err" && pass || fail "train: $(cat "$tmp/t.err")"
+acc=$(sed -n 's/.*test accuracy \([0-9.]*\) %.*/\1/p' "$tmp/t.txt")
+[ -n "$acc" ] && pass || fail "no test accuracy: $(cat "$tmp/t.txt")"
+for f in model.slm last.slm metrics.csv predictions.csv manifest.csv features.bin; do
+  [ -s "$tmp/run/$f" ] && pass || fail "no $f"
+done
+"$SIGLOOP" eval "$tmp/run" >"$tmp/e.txt" 2>"$tmp/e.err" && pass || fail "eval: $(cat "$tmp/e.err")"
+grep -q "test accuracy $acc % on 500 examples" "$tmp/e.txt" && pass || fail "eval: $(cat "$tmp/e.txt") vs $acc"
+[ "$(wc -l <"$tmp/run/predictions.csv")" -eq 501 ] && pass || fail "predictions rows"
+# damaged model files
+cp "$tmp/run/model.slm" "$tmp/good.slm"
+head -c 1000 "$tmp/good.slm" >"$tmp/run/model.slm"
+expect_error truncated_model "model.slm: truncated: section" "$SIGLOOP" eval "$tmp/run"
+cp "$tmp/good.slm" "$tmp/run/model.slm"
+printf '\x55' | dd of="$tmp/run/model.slm" bs=1 seek=5000 conv=notrunc status=none
+expect_error flipped_model "model.slm: checksum mismatch (damaged file)" "$SIGLOOP" eval "$tmp/run"
+expect_error no_run "nowhere/model.slm: cannot open" "$SIGLOOP" eval "$tmp/nowhere"
 finish

@@ -15,6 +15,7 @@
 
 #include "sigloop/audio.h"
 #include "sigloop/fileio.h"
+#include "sigloop/model.h"
 #include "sigloop/train.h"
 
 static char g_dir[1024];
@@ -202,6 +203,73 @@ static void test_small_run(void **state)
     free(text);
 }
 
+/* The model file: a round trip that evaluates to the training run's own test accuracy, and
+ * damaged files refused with a message. Uses run_a of test_small_run. */
+static void test_model_file(void **state)
+{
+    (void)state;
+    char run[1100], path[1200], bad[1200];
+    snprintf(run, sizeof run, "%s/run_a", g_dir);
+    snprintf(path, sizeof path, "%s/model.slm", run);
+    sl_model *m;
+    if (sl_model_load(&m, path) != SL_OK) fail_msg("%s", sl_last_error());
+    assert_int_equal(m->classes, 2);
+    assert_string_equal(m->labels[0], "high");
+    assert_string_equal(m->labels[1], "low");
+    assert_int_equal(m->bands, 16);
+    assert_int_equal(m->frames, 1 + (4000 - 200) / 80);
+    assert_int_equal(m->cfg.train.epochs, 4);
+    assert_int_equal(sl_graph_n_params(m->graph), sl_graph_n_params(m->graph));
+    /* scoring the test split again gives the accuracy training reported */
+    sl_dataset *ds;
+    sl_dataset_opts o = {.threads = 1, .progress = 0};
+    assert_int_equal(sl_dataset_build(&ds, &m->cfg, &o), SL_OK);
+    sl_feature_cache *fc;
+    char cache[1200];
+    snprintf(cache, sizeof cache, "%s/features.bin", run);
+    assert_int_equal(sl_feature_cache_open(&fc, cache), SL_OK);
+    double acc;
+    size_t n;
+    assert_int_equal(sl_model_evaluate(m, ds, fc, SL_SPLIT_TEST, NULL, &acc, &n), SL_OK);
+    assert_true(n > 0 && acc >= 0.99);
+    sl_feature_cache_close(fc);
+    sl_dataset_free(ds);
+    sl_model_free(m);
+
+    char *data;
+    size_t len;
+    assert_int_equal(sl_read_file(path, 1 << 24, &data, &len), SL_OK);
+    snprintf(bad, sizeof bad, "%s/bad.slm", g_dir);
+    sl_model *none = NULL;
+    /* truncated anywhere */
+    static const size_t cuts[] = {0, 7, 20, 200, 1000};
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        size_t keep = cuts[i] < 1000 ? cuts[i] : len - 1;
+        assert_int_equal(sl_write_file_atomic(bad, data, keep), SL_OK);
+        assert_int_equal(sl_model_load(&none, bad), SL_EFORMAT);
+        assert_null(none);
+        assert_non_null(strstr(sl_last_error(), "bad.slm: "));
+    }
+    /* one flipped bit in the weights */
+    data[len - 100] ^= 0x10;
+    assert_int_equal(sl_write_file_atomic(bad, data, len), SL_OK);
+    assert_int_equal(sl_model_load(&none, bad), SL_EFORMAT);
+    assert_non_null(strstr(sl_last_error(), "bad.slm: checksum mismatch (damaged file)"));
+    data[len - 100] ^= 0x10;
+    /* a section table claiming more than the file holds */
+    data[16 + 24 * 4 + 16 + 3] = 0x7f; /* PARM's size */
+    assert_int_equal(sl_write_file_atomic(bad, data, len), SL_OK);
+    assert_int_equal(sl_model_load(&none, bad), SL_EFORMAT);
+    assert_non_null(strstr(sl_last_error(), "truncated: section PARM ends at byte"));
+    /* another version */
+    data[16 + 24 * 4 + 16 + 3] = 0;
+    data[8] = 9;
+    assert_int_equal(sl_write_file_atomic(bad, data, len), SL_OK);
+    assert_int_equal(sl_model_load(&none, bad), SL_EFORMAT);
+    assert_non_null(strstr(sl_last_error(), "model file version 9"));
+    free(data);
+}
+
 int main(void)
 {
     const char *t = getenv("SIGLOOP_TEST_TMP");
@@ -214,6 +282,7 @@ int main(void)
         cmocka_unit_test(test_adam_and_sgd),
         cmocka_unit_test(test_schedules_and_clipping),
         cmocka_unit_test(test_small_run),
+        cmocka_unit_test(test_model_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
