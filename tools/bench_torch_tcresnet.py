@@ -1,0 +1,63 @@
+#!/usr/bin/python3
+"""The peer side of bench/train.sh: PyTorch training throughput of the same TC-ResNet8 sigloop
+builds (stem conv 40->16 k3 + BN + ReLU; stages 24/32/48, k9, stride 2, 1x1 strided shortcut;
+global average pooling; dense to 10), Adam, batch 64, on random 40 x 98 inputs, with 1 and 2
+threads. Prints training samples per second, median of several timed runs.
+
+    tools/bench_torch_tcresnet.py [STEPS]
+"""
+import sys
+import time
+
+import torch
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self, c_in, c_out):
+        super().__init__()
+        self.c1 = nn.Conv1d(c_in, c_out, 9, 2, 4, bias=False)
+        self.b1 = nn.BatchNorm1d(c_out)
+        self.c2 = nn.Conv1d(c_out, c_out, 9, 1, 4, bias=False)
+        self.b2 = nn.BatchNorm1d(c_out)
+        self.sc = nn.Conv1d(c_in, c_out, 1, 2, 0, bias=False)
+        self.bs = nn.BatchNorm1d(c_out)
+
+    def forward(self, x):
+        y = self.b2(self.c2(torch.relu(self.b1(self.c1(x)))))
+        return torch.relu(y + self.bs(self.sc(x)))
+
+
+def tc_resnet8():
+    return nn.Sequential(nn.Conv1d(40, 16, 3, 1, 1, bias=False), nn.BatchNorm1d(16), nn.ReLU(),
+                         Block(16, 24), Block(24, 32), Block(32, 48),
+                         nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(48, 10))
+
+
+def main():
+    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 40
+    torch.manual_seed(0)
+    x = torch.randn(64, 40, 98)
+    y = torch.randint(0, 10, (64,))
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        model = tc_resnet8()
+        opt = torch.optim.Adam(model.parameters(), 1e-3)
+        loss_fn = nn.CrossEntropyLoss()
+        rates = []
+        for rep in range(6):
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                opt.zero_grad()
+                loss_fn(model(x), y).backward()
+                opt.step()
+            rate = steps * 64 / (time.perf_counter() - t0)
+            if rep:  # the first is a warm-up
+                rates.append(rate)
+        rates.sort()
+        print(f"PyTorch {torch.__version__} TC-ResNet8 training, batch 64, {threads} thread(s): "
+              f"median {rates[len(rates) // 2]:.0f} samples/s (min {rates[0]:.0f}, max {rates[-1]:.0f})")
+
+
+if __name__ == "__main__":
+    main()
