@@ -103,6 +103,9 @@ typedef struct sl_net sl_net;
  * sl_net_init. On error *out is NULL. */
 sl_status sl_net_new(sl_net **out, const sl_graph *g, size_t max_batch);
 void sl_net_free(sl_net *net); /* NULL-safe */
+/* Spreads the heavy kernels (convolutions) over this many threads (<= 0: one per core; at most 16).
+ * Results are the same for the same thread count. */
+sl_status sl_net_set_threads(sl_net *net, int threads);
 
 sl_real *sl_net_params(sl_net *net);  /* (sl_graph_n_params) */
 sl_real *sl_net_grads(sl_net *net);   /* (sl_graph_n_params) */

@@ -32,6 +32,7 @@ double sl_lr_at(const sl_train_config *t, double epoch);
 double sl_clip_grads(sl_real *grads, size_t n, double max_norm);
 
 typedef struct {
+    int threads;        /* for the convolutions; <= 0: one per core */
     int progress;       /* a progress bar on stderr when it is a terminal */
     int quiet;          /* no per-epoch lines on stdout */
 } sl_train_opts;

@@ -25,7 +25,7 @@ static const char help[] =
     "options:\n"
     "  -o, --out DIR       output folder (default: runs/NAME)\n"
     "  --set KEY=VALUE     override a config field, e.g. --set train.epochs=5\n"
-    "  -j, --threads N     threads for the data and feature steps (training runs on one thread)\n"
+    "  -j, --threads N     threads (default: all cores); results are the same for the same count\n"
     "  -q, --quiet         print only the summary and errors\n"
     "  -h, --help          this text\n"
     "\n"
@@ -74,7 +74,7 @@ int cmd_train(int argc, char **argv)
             printf("training %s on %zu x %zu features: %zu examples, %zu classes; %zu features computed, %zu reused\n",
                    cfg.name, nb, sl_feature_cache_frames(fc), sl_dataset_count(ds), sl_dataset_n_labels(ds),
                    fst.computed, fst.reused);
-        sl_train_opts topts = {.progress = !c.quiet, .quiet = c.quiet};
+        sl_train_opts topts = {.threads = c.threads, .progress = !c.quiet, .quiet = c.quiet};
         s = sl_train_run(&cfg, ds, fc, mean, mean + nb, out_dir, &topts, &r);
     }
     if (s == SL_OK) {

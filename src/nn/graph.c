@@ -178,6 +178,7 @@ struct sl_net {
     size_t *act_off;            /* (g->n) offsets into act / dact */
     sl_real *saved;
     size_t *saved_off;          /* (g->n) */
+    sl_pool *pool;              /* NULL: one thread */
 };
 
 void sl_net_free(sl_net *net)
@@ -191,7 +192,18 @@ void sl_net_free(sl_net *net)
     free(net->act_off);
     free(net->saved);
     free(net->saved_off);
+    sl_pool_free(net->pool);
     free(net);
+}
+
+sl_status sl_net_set_threads(sl_net *net, int threads)
+{
+    sl_pool_free(net->pool);
+    net->pool = NULL;
+    if (threads <= 0) threads = sl_cpu_count();
+    if (threads > SL_NN_MAX_WORKERS) threads = SL_NN_MAX_WORKERS;
+    if (threads == 1) return SL_OK;
+    return sl_pool_new(&net->pool, threads);
 }
 
 sl_status sl_net_new(sl_net **out, const sl_graph *g, size_t max_batch)
@@ -284,6 +296,7 @@ static void node_args(sl_net *net, size_t i, size_t n, int training, sl_op_args 
     a->state = net->state + node->state_off;
     a->saved = net->saved + net->saved_off[i];
     a->training = training;
+    a->pool = net->pool;
 }
 
 sl_status sl_net_forward(sl_net *net, const sl_real *x, size_t n, int training, const sl_real **out)

@@ -3,6 +3,10 @@
 #define SIGLOOP_NN_INTERNAL_H
 
 #include "sigloop/nn.h"
+#include "sigloop/pool.h"
+
+/* Kernels may split their work over at most this many workers (per-worker scratch is sized for it). */
+#define SL_NN_MAX_WORKERS 16
 
 /* What a kernel sees for one node and a batch of n examples. */
 typedef struct {
@@ -17,6 +21,7 @@ typedef struct {
     sl_real *state;                      /* running state (node->n_state) */
     sl_real *saved;                      /* per-node values kept from forward for backward */
     int training;
+    sl_pool *pool;                       /* NULL: run on the calling thread */
 } sl_op_args;
 
 typedef struct {

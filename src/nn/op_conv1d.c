@@ -66,61 +66,99 @@ static void im2col(const sl_node *nd, const sl_real *x, size_t c_in, size_t t_in
 
 static size_t conv_saved(const sl_node *nd, size_t n)
 {
-    /* the im2col matrix of every example of the batch, (C_in K, T_out) each, and one more for the
-     * gradient of a column matrix in backward; C_in from n_params */
+    /* the im2col matrix of every example of the batch, (C_in K, T_out) each, and one per worker
+     * for the gradient of a column matrix in backward; C_in from n_params */
     if (!use_gemm(nd)) return 0;
     size_t c_in = (nd->n_params - (nd->bias ? nd->c_out : 0)) / (nd->c_out * nd->kernel);
-    return (n + 1) * c_in * nd->kernel * nd->shape.d[1];
+    return (n + SL_NN_MAX_WORKERS) * c_in * nd->kernel * nd->shape.d[1];
 }
 
-static void conv_forward_gemm(const sl_op_args *a)
+/* One example's forward: im2col, then y = w col (+ b). */
+static sl_status conv_forward_one(void *ctx, size_t n, int worker)
 {
+    (void)worker;
+    const sl_op_args *a = ctx;
     const sl_node *nd = a->node;
     size_t c_in = a->in_shape[0]->d[0], t_in = a->in_shape[0]->d[1];
     size_t c_out = nd->shape.d[0], t_out = nd->shape.d[1], ck = c_in * nd->kernel;
     const sl_real *b = nd->bias ? a->w + c_out * ck : NULL;
-    for (size_t n = 0; n < a->n; n++) {
-        sl_real *col = a->saved + n * ck * t_out, *y = a->y + n * c_out * t_out;
-        im2col(nd, a->x[0] + n * c_in * t_in, c_in, t_in, t_out, col);
-        for (size_t o = 0; o < c_out; o++)
-            for (size_t t = 0; t < t_out; t++) y[o * t_out + t] = b ? b[o] : 0;
-        /* y (C_out, T_out) += w (C_out, C_in K) col (C_in K, T_out) */
-        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)c_out, (int)t_out, (int)ck, 1, a->w, (int)ck, col,
-             (int)t_out, 1, y, (int)t_out);
-    }
+    sl_real *col = a->saved + n * ck * t_out, *y = a->y + n * c_out * t_out;
+    im2col(nd, a->x[0] + n * c_in * t_in, c_in, t_in, t_out, col);
+    for (size_t o = 0; o < c_out; o++)
+        for (size_t t = 0; t < t_out; t++) y[o * t_out + t] = b ? b[o] : 0;
+    /* y (C_out, T_out) += w (C_out, C_in K) col (C_in K, T_out) */
+    GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)c_out, (int)t_out, (int)ck, 1, a->w, (int)ck, col,
+         (int)t_out, 1, y, (int)t_out);
+    return SL_OK;
 }
 
-static void conv_backward_gemm(const sl_op_args *a)
+static void conv_forward_gemm(const sl_op_args *a)
 {
+    if (a->pool) {
+        sl_pool_run(a->pool, a->n, conv_forward_one, (void *)a);
+        return;
+    }
+    for (size_t n = 0; n < a->n; n++) conv_forward_one((void *)a, n, 0);
+}
+
+/* Weight gradients for output rows [r0, r1) over the whole batch: workers own disjoint rows, and
+ * each sums the examples in order, so the result does not depend on scheduling. */
+static sl_status conv_dw_rows(void *ctx, size_t part, int worker)
+{
+    (void)worker;
+    const sl_op_args *a = ctx;
     const sl_node *nd = a->node;
-    size_t c_in = a->in_shape[0]->d[0], t_in = a->in_shape[0]->d[1];
-    size_t c_out = nd->shape.d[0], t_out = nd->shape.d[1], k = nd->kernel, ck = c_in * k;
+    size_t c_in = a->in_shape[0]->d[0], c_out = nd->shape.d[0], t_out = nd->shape.d[1], ck = c_in * nd->kernel;
+    size_t parts = a->pool ? (size_t)sl_pool_size(a->pool) : 1;
+    size_t r0 = c_out * part / parts, r1 = c_out * (part + 1) / parts;
+    if (r0 == r1) return SL_OK;
     sl_real *db = nd->bias ? a->dw + c_out * ck : NULL;
     for (size_t n = 0; n < a->n; n++) {
         const sl_real *col = a->saved + n * ck * t_out, *dy = a->dy + n * c_out * t_out;
         if (db)
-            for (size_t o = 0; o < c_out; o++)
+            for (size_t o = r0; o < r1; o++)
                 for (size_t t = 0; t < t_out; t++) db[o] += dy[o * t_out + t];
-        /* dw (C_out, C_in K) += dy (C_out, T_out) col^T */
-        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)c_out, (int)ck, (int)t_out, 1, dy, (int)t_out, col,
-             (int)t_out, 1, a->dw, (int)ck);
-        if (!a->dx[0]) continue;
-        /* dcol (C_in K, T_out) = w^T dy, then scattered back (col2im) into dx */
-        sl_real *dcol = a->saved + a->n * ck * t_out;
-        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ck, (int)t_out, (int)c_out, 1, a->w, (int)ck, dy,
-             (int)t_out, 0, dcol, (int)t_out);
-        sl_real *dx = a->dx[0] + n * c_in * t_in;
-        for (size_t i = 0; i < c_in; i++)
-            for (size_t j = 0; j < k; j++) {
-                const sl_real *row = dcol + (i * k + j) * t_out;
-                long off = (long)(j * nd->dilation) - (long)nd->pad;
-                size_t lo, hi;
-                valid_range(off, nd->stride, t_in, t_out, &lo, &hi);
-                if (lo >= hi) continue;
-                sl_real *dxs = dx + i * t_in + ((long)(lo * nd->stride) + off);
-                for (size_t t = 0; t < hi - lo; t++) dxs[t * nd->stride] += row[lo + t];
-            }
+        /* dw[r0:r1] (rows, C_in K) += dy[r0:r1] (rows, T_out) col^T */
+        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), (int)ck, (int)t_out, 1, dy + r0 * t_out,
+             (int)t_out, col, (int)t_out, 1, a->dw + r0 * ck, (int)ck);
     }
+    return SL_OK;
+}
+
+/* One example's input gradient: dcol = w^T dy, scattered back (col2im) into dx. */
+static sl_status conv_dx_one(void *ctx, size_t n, int worker)
+{
+    const sl_op_args *a = ctx;
+    const sl_node *nd = a->node;
+    size_t c_in = a->in_shape[0]->d[0], t_in = a->in_shape[0]->d[1];
+    size_t c_out = nd->shape.d[0], t_out = nd->shape.d[1], k = nd->kernel, ck = c_in * k;
+    const sl_real *dy = a->dy + n * c_out * t_out;
+    sl_real *dcol = a->saved + (a->n + (size_t)worker) * ck * t_out;
+    GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ck, (int)t_out, (int)c_out, 1, a->w, (int)ck, dy,
+         (int)t_out, 0, dcol, (int)t_out);
+    sl_real *dx = a->dx[0] + n * c_in * t_in;
+    for (size_t i = 0; i < c_in; i++)
+        for (size_t j = 0; j < k; j++) {
+            const sl_real *row = dcol + (i * k + j) * t_out;
+            long off = (long)(j * nd->dilation) - (long)nd->pad;
+            size_t lo, hi;
+            valid_range(off, nd->stride, t_in, t_out, &lo, &hi);
+            if (lo >= hi) continue;
+            sl_real *dxs = dx + i * t_in + ((long)(lo * nd->stride) + off);
+            for (size_t t = 0; t < hi - lo; t++) dxs[t * nd->stride] += row[lo + t];
+        }
+    return SL_OK;
+}
+
+static void conv_backward_gemm(const sl_op_args *a)
+{
+    size_t parts = a->pool ? (size_t)sl_pool_size(a->pool) : 1;
+    if (a->pool) sl_pool_run(a->pool, parts, conv_dw_rows, (void *)a);
+    else conv_dw_rows((void *)a, 0, 0);
+    if (!a->dx[0]) return;
+    if (a->pool) sl_pool_run(a->pool, a->n, conv_dx_one, (void *)a);
+    else
+        for (size_t n = 0; n < a->n; n++) conv_dx_one((void *)a, n, 0);
 }
 
 static void conv_forward(const sl_op_args *a)

@@ -150,6 +150,7 @@ sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feat
     if ((st = sl_model_build(&cfg->model, &in, k, &g)) != SL_OK) goto done;
     size_t batch = t->batch < split_n[SL_SPLIT_TRAIN] ? t->batch : split_n[SL_SPLIT_TRAIN];
     if ((st = sl_net_new(&net, g, batch)) != SL_OK) goto done;
+    if ((st = sl_net_set_threads(net, opts ? opts->threads : 0)) != SL_OK) goto done;
     sl_net_init(net, t->seed);
     size_t np = sl_graph_n_params(g), ns = sl_graph_n_state(g);
     if ((st = sl_optim_new(&opt, t, np)) != SL_OK) goto done;
@@ -328,6 +329,7 @@ sl_status sl_model_evaluate(const sl_model *m, const sl_dataset *ds, const sl_fe
     if (st == SL_OK && n == 0) st = sl_fail(SL_EARG, "no %s examples to evaluate", sl_split_name(split));
     if (st == SL_OK && !(logits = malloc(n * k * sizeof *logits))) st = sl_fail(SL_ENOMEM, "out of memory");
     if (st == SL_OK) st = sl_net_new(&net, m->graph, batch);
+    if (st == SL_OK) st = sl_net_set_threads(net, 0);
     if (st == SL_OK) {
         memcpy(sl_net_params(net), m->params, sl_graph_n_params(m->graph) * sizeof *m->params);
         memcpy(sl_net_state(net), m->state, sl_graph_n_state(m->graph) * sizeof *m->state);

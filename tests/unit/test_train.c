@@ -155,7 +155,7 @@ static void run_once(const char *out, char **metrics, size_t *len, sl_train_resu
     assert_int_equal(sl_feature_cache_open(&fc, cache), SL_OK);
     double mean[16], sd[16];
     assert_int_equal(sl_features_norm(fc, ds, SL_SPLIT_TRAIN, mean, sd), SL_OK);
-    sl_train_opts o = {.progress = 0, .quiet = 1};
+    sl_train_opts o = {.threads = 2, .progress = 0, .quiet = 1};
     if (sl_train_run(&cfg, ds, fc, mean, sd, out, &o, r) != SL_OK) fail_msg("%s", sl_last_error());
     char path[1200];
     snprintf(path, sizeof path, "%s/metrics.csv", out);

@@ -27,12 +27,14 @@ static double probe_loss(sl_net *net, const double *x, size_t n, const double *r
     return l;
 }
 
-/* Checks d(probe)/d(params) and d(probe)/d(input) for graph g on a batch of n. */
-static void check(const char *what, sl_graph *g, size_t n, uint64_t seed)
+/* Checks d(probe)/d(params) and d(probe)/d(input) for graph g on a batch of n, with the kernels on
+ * `threads` threads. */
+static void check_threads(const char *what, sl_graph *g, size_t n, uint64_t seed, int threads)
 {
     if (sl_graph_status(g) != SL_OK) fail_msg("%s: %s", what, sl_last_error());
     sl_net *net;
     assert_int_equal(sl_net_new(&net, g, n), SL_OK);
+    assert_int_equal(sl_net_set_threads(net, threads), SL_OK);
     sl_net_init(net, seed);
     sl_rng rng = sl_rng_make(seed, 99);
     size_t np = sl_graph_n_params(g);
@@ -83,6 +85,8 @@ static void check(const char *what, sl_graph *g, size_t n, uint64_t seed)
     sl_net_free(net);
     sl_graph_free(g);
 }
+
+static void check(const char *what, sl_graph *g, size_t n, uint64_t seed) { check_threads(what, g, n, seed, 1); }
 
 static sl_graph *graph_ct(size_t c, size_t t)
 {
@@ -154,6 +158,16 @@ static void test_residual_block(void **state)
     x = sl_graph_gap(g, x, "pool");
     sl_graph_dense(g, x, 3, "logits");
     check("residual block + pool + dense", g, 3, 12);
+    /* the same on three threads: examples and weight rows spread over the pool */
+    g = graph_ct(4, 16);
+    x = sl_graph_conv1d(g, 0, 6, 3, 2, 1, 1, 1, 0, "conv_a");
+    x = sl_graph_batchnorm(g, x, "bn_a");
+    x = sl_graph_relu(g, x, "relu_a");
+    s = sl_graph_conv1d(g, 0, 6, 1, 2, 0, 1, 1, 1, "shortcut");
+    x = sl_graph_add(g, x, s, "sum");
+    x = sl_graph_gap(g, x, "pool");
+    sl_graph_dense(g, x, 3, "logits");
+    check_threads("residual block on 3 threads", g, 5, 13, 3);
 }
 
 /* Softmax cross-entropy against finite differences, with smoothing and class weights. */
