@@ -4,6 +4,8 @@
 
 #include <stdio.h>
 
+#include "sigloop/config.h"
+
 /* Exit statuses shared by every subcommand. */
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
@@ -31,6 +33,10 @@ void cli_error(const char *fmt, ...)
  * Returns CLI_OK, or CLI_USAGE after printing why. `help` is printed for -h/--help and then
  * *done is set. */
 int cli_parse_common(int argc, char **argv, cli_common *c, const char *help, int *done);
+
+/* Loads c->config with c's --set overrides into cfg and names the output folder (-o, or
+ * runs/NAME) in out_dir. Returns CLI_OK, or CLI_FAIL after printing the error. */
+int cli_load_config(const cli_common *c, sl_config *cfg, char *out_dir, size_t size);
 
 /* Monotonic seconds, for "in 0.12 s". */
 double cli_now(void);

@@ -67,13 +67,8 @@ int cmd_data(int argc, char **argv)
 
     double t0 = cli_now();
     sl_config cfg;
-    if (sl_config_load(&cfg, c.config, c.sets, c.n_sets) != SL_OK) {
-        cli_error("%s", sl_last_error());
-        return CLI_FAIL;
-    }
     char out_dir[SL_PATH_MAX];
-    if (c.out_dir) snprintf(out_dir, sizeof out_dir, "%s", c.out_dir);
-    else snprintf(out_dir, sizeof out_dir, "runs/%s", cfg.name);
+    if (cli_load_config(&c, &cfg, out_dir, sizeof out_dir) != CLI_OK) return CLI_FAIL;
 
     sl_dataset *ds = NULL;
     char manifest[SL_PATH_MAX + 32], report[SL_PATH_MAX + 32], resolved[SL_PATH_MAX + 32];

@@ -61,13 +61,8 @@ int cmd_features(int argc, char **argv)
 
     double t0 = cli_now();
     sl_config cfg;
-    if (sl_config_load(&cfg, c.config, c.sets, c.n_sets) != SL_OK) {
-        cli_error("%s", sl_last_error());
-        return CLI_FAIL;
-    }
     char out_dir[SL_PATH_MAX], manifest[SL_PATH_MAX + 32], cache[SL_PATH_MAX + 32], norm[SL_PATH_MAX + 32];
-    if (c.out_dir) snprintf(out_dir, sizeof out_dir, "%s", c.out_dir);
-    else snprintf(out_dir, sizeof out_dir, "runs/%s", cfg.name);
+    if (cli_load_config(&c, &cfg, out_dir, sizeof out_dir) != CLI_OK) return CLI_FAIL;
     snprintf(manifest, sizeof manifest, "%s/manifest.csv", out_dir);
     snprintf(cache, sizeof cache, "%s/features.bin", out_dir);
     snprintf(norm, sizeof norm, "%s/feature_norm.csv", out_dir);

@@ -48,13 +48,8 @@ int cmd_model(int argc, char **argv)
     int rc = cli_parse_common(argc, argv, &c, help, &done);
     if (rc != CLI_OK || done) return rc;
     sl_config cfg;
-    if (sl_config_load(&cfg, c.config, c.sets, c.n_sets) != SL_OK) {
-        cli_error("%s", sl_last_error());
-        return CLI_FAIL;
-    }
     char out_dir[SL_PATH_MAX], manifest[SL_PATH_MAX + 32];
-    if (c.out_dir) snprintf(out_dir, sizeof out_dir, "%s", c.out_dir);
-    else snprintf(out_dir, sizeof out_dir, "runs/%s", cfg.name);
+    if (cli_load_config(&c, &cfg, out_dir, sizeof out_dir) != CLI_OK) return CLI_FAIL;
     snprintf(manifest, sizeof manifest, "%s/manifest.csv", out_dir);
     sl_dataset *ds = NULL;
     struct stat sb;

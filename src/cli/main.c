@@ -38,6 +38,17 @@ void cli_error(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+int cli_load_config(const cli_common *c, sl_config *cfg, char *out_dir, size_t size)
+{
+    if (sl_config_load(cfg, c->config, c->sets, c->n_sets) != SL_OK) {
+        cli_error("%s", sl_last_error());
+        return CLI_FAIL;
+    }
+    if (c->out_dir) snprintf(out_dir, size, "%s", c->out_dir);
+    else snprintf(out_dir, size, "runs/%s", cfg->name);
+    return CLI_OK;
+}
+
 double cli_now(void)
 {
     struct timespec ts;
