@@ -134,6 +134,8 @@ typedef struct {
     double label_smoothing;   /* [0, 1); 0 */
     double grad_clip;         /* clip the global gradient norm to this; 0 = off */
     uint64_t seed;            /* weights, shuffling; 0 */
+    size_t patience;          /* stop after this many epochs without a better validation accuracy;
+                                 0 = never (needs a validation split) */
 } sl_train_config;
 
 typedef struct {

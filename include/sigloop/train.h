@@ -38,7 +38,8 @@ typedef struct {
 } sl_train_opts;
 
 typedef struct {
-    size_t epochs;
+    size_t epochs;          /* run */
+    int stopped_early;      /* train.patience ran out */
     size_t best_epoch;      /* 1-based; by validation accuracy (the last epoch without validation) */
     double best_val_acc;    /* -1 without a validation split */
     double test_acc;        /* -1 without a test split */

@@ -165,6 +165,7 @@ static const field train_fields[] = {
     {"label_smoothing", F_FLOAT, TRAIN(label_smoothing), 0, 1, 0, 1, NULL, NULL, NULL, 0},
     {"grad_clip", F_FLOAT, TRAIN(grad_clip), 0, 1e9, 0, 0, NULL, NULL, NULL, 0},
     {"seed", F_SEED, TRAIN(seed), 0, 0, 0, 0, NULL, NULL, NULL, 0},
+    {"patience", F_COUNT, TRAIN(patience), 0, 100000, 0, 0, NULL, NULL, NULL, 0},
 };
 static const section train_section = {train_fields, sizeof train_fields / sizeof *train_fields};
 
@@ -298,6 +299,7 @@ void sl_config_defaults(sl_config *cfg)
     t->label_smoothing = 0;
     t->grad_clip = 0;
     t->seed = 0;
+    t->patience = 0;
 }
 
 /* ---- units ---------------------------------------------------------------------------------- */

@@ -257,6 +257,12 @@ sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feat
             fflush(stdout);
         }
         res->epochs = ep + 1;
+        if (t->patience && split_n[SL_SPLIT_VAL] && ep + 1 - res->best_epoch >= t->patience) {
+            if (!opts || !opts->quiet)
+                printf("early stop: no better validation accuracy for %zu epochs\n", t->patience);
+            res->stopped_early = 1;
+            break;
+        }
     }
     sl_progress_free(bar);
     bar = NULL;

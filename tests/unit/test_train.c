@@ -129,7 +129,7 @@ static void make_tones(const char *dir)
         }
 }
 
-static void run_once(const char *out, char **metrics, size_t *len, sl_train_result *r)
+static void run_once_with(const char *out, char **metrics, size_t *len, sl_train_result *r, const char *extra)
 {
     char yaml[2048], rec[1100];
     snprintf(rec, sizeof rec, "%s/tones", g_dir);
@@ -141,7 +141,9 @@ static void run_once(const char *out, char **metrics, size_t *len, sl_train_resu
              "train: { epochs: 4, batch: 8, lr: 0.01, seed: 5 }\n",
              rec);
     sl_config cfg;
-    if (sl_config_parse(&cfg, yaml, strlen(yaml), "tones.yaml", g_dir, NULL, 0) != SL_OK) fail_msg("%s", sl_last_error());
+    const char *ov[] = {extra};
+    if (sl_config_parse(&cfg, yaml, strlen(yaml), "tones.yaml", g_dir, ov, extra ? 1 : 0) != SL_OK)
+        fail_msg("%s", sl_last_error());
     sl_dataset *ds;
     sl_dataset_opts dopts = {.threads = 2, .progress = 0};
     if (sl_dataset_build(&ds, &cfg, &dopts) != SL_OK) fail_msg("%s", sl_last_error());
@@ -163,6 +165,11 @@ static void run_once(const char *out, char **metrics, size_t *len, sl_train_resu
     sl_feature_cache_close(fc);
     sl_dataset_free(ds);
     sl_config_free(&cfg);
+}
+
+static void run_once(const char *out, char **metrics, size_t *len, sl_train_result *r)
+{
+    run_once_with(out, metrics, len, r, NULL);
 }
 
 static void test_small_run(void **state)
@@ -201,6 +208,16 @@ static void test_small_run(void **state)
     assert_int_equal(sl_read_file(pred, 1 << 20, &text, &len), SL_OK);
     assert_non_null(strstr(text, "path,group,label,predicted,correct,p_high,p_low\n"));
     free(text);
+
+    /* early stopping: the tones are learnt in the first epoch, so patience 1 stops after the second */
+    char c[1100];
+    sl_train_result rc;
+    snprintf(c, sizeof c, "%s/run_c", g_dir);
+    run_once_with(c, &ma, &la, &rc, "train.patience=1");
+    assert_int_equal(rc.best_epoch, 1);
+    assert_int_equal(rc.epochs, 2);
+    assert_true(rc.stopped_early);
+    free(ma);
 }
 
 /* The model file: a round trip that evaluates to the training run's own test accuracy, and
