@@ -41,6 +41,12 @@ typedef enum {
     SL_OP_ADD,       /* two inputs of one shape */
     SL_OP_GAP,       /* global average pool: (C, T) -> (C) */
     SL_OP_DENSE,     /* (F) -> (units), bias */
+    SL_OP_RELU6,     /* min(max(x, 0), 6) */
+    SL_OP_SWISH,     /* x sigmoid(x) */
+    SL_OP_MAXPOOL,   /* (C, T) -> (C, T'), window kernel, stride */
+    SL_OP_AVGPOOL,   /* the same, averaging */
+    SL_OP_FLATTEN,   /* (C, T) -> (C T) */
+    SL_OP_CONCAT,    /* n inputs (C_i, T) -> (sum C_i, T): a dense block's join */
     SL_OP_COUNT
 } sl_op;
 
@@ -83,6 +89,12 @@ int sl_graph_relu(sl_graph *g, int x, const char *name);
 int sl_graph_add(sl_graph *g, int a, int b, const char *name);
 int sl_graph_gap(sl_graph *g, int x, const char *name);
 int sl_graph_dense(sl_graph *g, int x, size_t units, const char *name);
+int sl_graph_relu6(sl_graph *g, int x, const char *name);
+int sl_graph_swish(sl_graph *g, int x, const char *name);
+int sl_graph_maxpool(sl_graph *g, int x, size_t kernel, size_t stride, const char *name);
+int sl_graph_avgpool(sl_graph *g, int x, size_t kernel, size_t stride, const char *name);
+int sl_graph_flatten(sl_graph *g, int x, const char *name);
+int sl_graph_concat(sl_graph *g, const int *xs, int n, const char *name);
 
 size_t sl_graph_count(const sl_graph *g);
 const sl_node *sl_graph_node(const sl_graph *g, size_t i);

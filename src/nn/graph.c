@@ -28,6 +28,12 @@ static const sl_op_def *op_def(sl_op op)
     case SL_OP_ADD: return &sl_op_add_def;
     case SL_OP_GAP: return &sl_op_gap_def;
     case SL_OP_DENSE: return &sl_op_dense_def;
+    case SL_OP_RELU6: return &sl_op_relu6_def;
+    case SL_OP_SWISH: return &sl_op_swish_def;
+    case SL_OP_MAXPOOL: return &sl_op_maxpool_def;
+    case SL_OP_AVGPOOL: return &sl_op_avgpool_def;
+    case SL_OP_FLATTEN: return &sl_op_flatten_def;
+    case SL_OP_CONCAT: return &sl_op_concat_def;
     default: return NULL;
     }
 }
@@ -158,6 +164,47 @@ int sl_graph_dense(sl_graph *g, int x, size_t units, const char *name)
 {
     sl_node node = {.op = SL_OP_DENSE, .in = {x}, .n_in = 1, .units = units, .bias = 1};
     name_node(g, &node, name);
+    return add_node(g, &node);
+}
+
+static int unary(sl_graph *g, sl_op op, int x, const char *name)
+{
+    sl_node node = {.op = op, .in = {x}, .n_in = 1};
+    name_node(g, &node, name);
+    return add_node(g, &node);
+}
+
+int sl_graph_relu6(sl_graph *g, int x, const char *name) { return unary(g, SL_OP_RELU6, x, name); }
+int sl_graph_swish(sl_graph *g, int x, const char *name) { return unary(g, SL_OP_SWISH, x, name); }
+int sl_graph_flatten(sl_graph *g, int x, const char *name) { return unary(g, SL_OP_FLATTEN, x, name); }
+
+int sl_graph_maxpool(sl_graph *g, int x, size_t kernel, size_t stride, const char *name)
+{
+    sl_node node = {.op = SL_OP_MAXPOOL, .in = {x}, .n_in = 1, .kernel = kernel, .stride = stride};
+    name_node(g, &node, name);
+    return add_node(g, &node);
+}
+
+int sl_graph_avgpool(sl_graph *g, int x, size_t kernel, size_t stride, const char *name)
+{
+    sl_node node = {.op = SL_OP_AVGPOOL, .in = {x}, .n_in = 1, .kernel = kernel, .stride = stride};
+    name_node(g, &node, name);
+    return add_node(g, &node);
+}
+
+int sl_graph_concat(sl_graph *g, const int *xs, int n, const char *name)
+{
+    sl_node node = {.op = SL_OP_CONCAT, .n_in = n};
+    name_node(g, &node, name);
+    if (n < 1 || n > SL_NN_MAX_INPUTS) {
+        if (g->status == SL_OK) {
+            g->status = sl_fail(SL_EARG, "graph: %s: concat takes 1 to %d inputs (got %d)", node.name,
+                                SL_NN_MAX_INPUTS, n);
+            snprintf(g->message, sizeof g->message, "%s", sl_last_error());
+        }
+        return -1;
+    }
+    for (int i = 0; i < n; i++) node.in[i] = xs[i];
     return add_node(g, &node);
 }
 

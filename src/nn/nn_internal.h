@@ -43,6 +43,12 @@ extern const sl_op_def sl_op_relu_def;
 extern const sl_op_def sl_op_add_def;
 extern const sl_op_def sl_op_gap_def;
 extern const sl_op_def sl_op_dense_def;
+extern const sl_op_def sl_op_relu6_def;
+extern const sl_op_def sl_op_swish_def;
+extern const sl_op_def sl_op_maxpool_def;
+extern const sl_op_def sl_op_avgpool_def;
+extern const sl_op_def sl_op_flatten_def;
+extern const sl_op_def sl_op_concat_def;
 
 /* Weights U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's default), drawn from (seed, node, i). */
 void sl_nn_kaiming(sl_real *w, size_t count, size_t fan_in, uint64_t seed, size_t node_index);

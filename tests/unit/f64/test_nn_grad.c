@@ -141,6 +141,53 @@ static void test_small_ops(void **state)
     check("batch norm on vectors", g, 5, 11);
 }
 
+static void test_more_ops(void **state)
+{
+    (void)state;
+    sl_graph *g = graph_ct(3, 9);
+    sl_graph_relu6(g, 0, NULL);
+    check("relu6 (below 6: N(0, 1) inputs)", g, 2, 20);
+    g = graph_ct(3, 9);
+    sl_graph_swish(g, 0, NULL);
+    check("swish", g, 2, 21);
+    g = graph_ct(3, 11);
+    sl_graph_maxpool(g, 0, 3, 2, NULL);
+    check("max pooling k3 stride 2", g, 2, 22);
+    g = graph_ct(3, 11);
+    sl_graph_avgpool(g, 0, 4, 3, NULL);
+    check("average pooling k4 stride 3", g, 2, 23);
+    g = graph_ct(3, 5);
+    int f = sl_graph_flatten(g, 0, NULL);
+    sl_graph_dense(g, f, 4, NULL);
+    check("flatten + dense", g, 2, 24);
+    g = graph_ct(3, 8);
+    int a = sl_graph_conv1d(g, 0, 2, 3, 1, 1, 1, 1, 1, NULL);
+    int parts[3] = {0, a, 0};
+    sl_graph_concat(g, parts, 3, NULL);
+    check("concat (input, conv, input again)", g, 2, 25);
+}
+
+/* A DenseNet block of two layers (growth 3): each layer is batch norm, ReLU, conv k3 on the
+ * concatenation of everything before it; then pooling and a dense layer. */
+static void test_dense_block(void **state)
+{
+    (void)state;
+    sl_graph *g = graph_ct(4, 12);
+    int feats[3] = {0};
+    int y = sl_graph_batchnorm(g, 0, "l1_bn");
+    y = sl_graph_relu(g, y, "l1_relu");
+    feats[1] = sl_graph_conv1d(g, y, 3, 3, 1, 1, 1, 1, 0, "l1_conv");
+    int cat = sl_graph_concat(g, feats, 2, "cat1");
+    y = sl_graph_batchnorm(g, cat, "l2_bn");
+    y = sl_graph_relu(g, y, "l2_relu");
+    feats[2] = sl_graph_conv1d(g, y, 3, 3, 1, 1, 1, 1, 0, "l2_conv");
+    cat = sl_graph_concat(g, feats, 3, "cat2");
+    int p = sl_graph_gap(g, cat, "pool");
+    sl_graph_dense(g, p, 3, "logits");
+    assert_int_equal(sl_graph_node(g, (size_t)cat)->shape.d[0], 10);
+    check("dense block (2 layers, growth 3) + pool + dense", g, 3, 26);
+}
+
 /* A TC-ResNet residual block: conv-bn-relu-conv-bn plus a strided 1x1 conv-bn shortcut, relu. */
 static void test_residual_block(void **state)
 {
@@ -251,6 +298,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv1d),         cmocka_unit_test(test_small_ops),
         cmocka_unit_test(test_residual_block), cmocka_unit_test(test_softmax_ce),
+        cmocka_unit_test(test_more_ops),       cmocka_unit_test(test_dense_block),
         cmocka_unit_test(test_graph_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
