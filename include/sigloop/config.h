@@ -110,12 +110,16 @@ typedef struct {
 
 /* model: the network (built by nn/build.c). */
 typedef struct {
-    int arch;                 /* arch: tc-resnet | cnn */
+    int arch;                 /* arch: tc-resnet | cnn | densenet | ds-cnn */
     sl_floatlist widths;      /* channels: the stem's, then one per stage; default [16, 24, 32, 48] */
     size_t kernel;            /* temporal kernel of the stages; 9 */
     size_t stem_kernel;       /* 3 */
     double width_multiplier;  /* scales every width (rounded, at least 1); 1 */
-    size_t blocks;            /* residual blocks per stage: 1 (TC-ResNet8), 2 (TC-ResNet14) */
+    size_t blocks;            /* residual blocks per stage: 1 (TC-ResNet8), 2 (TC-ResNet14);
+                                 densenet: layers per dense block */
+    size_t growth;            /* densenet: channels each layer adds; 12 */
+    size_t dense_blocks;      /* densenet: dense blocks (widths[0] is the stem's width); 3 */
+    double compression;       /* densenet: transition width = compression x channels; 0.5 */
 } sl_model_config;
 
 /* train: the optimisation. */

@@ -72,7 +72,7 @@ int cmd_model(int argc, char **argv)
         sl_config_free(&cfg);
         return CLI_FAIL;
     }
-    static const char *const arch[] = {"tc-resnet", "cnn"};
+    static const char *const arch[] = {"tc-resnet", "cnn", "densenet", "ds-cnn"};
     printf("model %s on %zu x %zu features, %zu classes\n\n", arch[cfg.model.arch], bands, frames, classes);
     printf("  %3s  %-20s %-10s %-10s %10s %12s\n", "#", "name", "op", "output", "params", "MACs");
     size_t total_macs = 0;

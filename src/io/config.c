@@ -135,7 +135,7 @@ static const field features_fields[] = {
 };
 static const section features_section = {features_fields, sizeof features_fields / sizeof *features_fields};
 
-static const char *const arch_names[] = {"tc-resnet", "cnn", NULL};
+static const char *const arch_names[] = {"tc-resnet", "cnn", "densenet", "ds-cnn", NULL};
 #define MODEL(m) offsetof(sl_model_config, m)
 static const field model_fields[] = {
     {"arch", F_ENUM, MODEL(arch), 0, 0, 0, 0, NULL, arch_names, NULL, 0},
@@ -143,7 +143,10 @@ static const field model_fields[] = {
     {"kernel", F_COUNT, MODEL(kernel), 1, 255, 0, 0, NULL, NULL, NULL, 0},
     {"stem_kernel", F_COUNT, MODEL(stem_kernel), 1, 255, 0, 0, NULL, NULL, NULL, 0},
     {"width_multiplier", F_FLOAT, MODEL(width_multiplier), 0, 16, 1, 0, NULL, NULL, NULL, 0},
-    {"blocks", F_COUNT, MODEL(blocks), 1, 8, 0, 0, NULL, NULL, NULL, 0},
+    {"blocks", F_COUNT, MODEL(blocks), 1, 64, 0, 0, NULL, NULL, NULL, 0},
+    {"growth", F_COUNT, MODEL(growth), 1, 1024, 0, 0, NULL, NULL, NULL, 0},
+    {"dense_blocks", F_COUNT, MODEL(dense_blocks), 1, 16, 0, 0, NULL, NULL, NULL, 0},
+    {"compression", F_FLOAT, MODEL(compression), 0, 1, 1, 0, NULL, NULL, NULL, 0},
 };
 static const section model_section = {model_fields, sizeof model_fields / sizeof *model_fields};
 
@@ -284,6 +287,9 @@ void sl_config_defaults(sl_config *cfg)
     m->stem_kernel = 3;
     m->width_multiplier = 1;
     m->blocks = 1;
+    m->growth = 12;
+    m->dense_blocks = 3;
+    m->compression = 0.5;
     sl_train_config *t = &cfg->train;
     t->epochs = 30;
     t->batch = 64;

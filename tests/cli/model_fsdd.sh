@@ -14,10 +14,21 @@ grep -Eq "^ +32  logits +dense +10 +490 +480$" "$tmp/m.txt" && pass || fail "log
 "$SIGLOOP" model "$ex/fsdd.yaml" -o "$tmp/none" --set model.blocks=2 --set model.width_multiplier=1.5 >"$tmp/m14.txt" 2>&1 && pass || fail "tc-resnet14"
 grep -q "s3_b2_relu2" "$tmp/m14.txt" && pass || fail "no second block"
 grep -Eq "^ +1  stem +conv1d +24 x 98 " "$tmp/m14.txt" && pass || fail "width multiplier not applied"
+# DenseNet: stem 40->16 k3 (1,920); layer 1 bn 32 + conv 16->4 k3 (192); layer 2 bn 40 + conv 20->4
+# k3 (240); final bn 48; dense 24->10 (250): 2,722
+"$SIGLOOP" model "$ex/fsdd.yaml" -o "$tmp/none" --set model.arch=densenet --set model.dense_blocks=1 \
+  --set model.blocks=2 --set model.growth=4 --set model.kernel=3 >"$tmp/dn.txt" 2>&1 && pass || fail "densenet: $(cat "$tmp/dn.txt")"
+grep -q "^total: 2,722 parameters" "$tmp/dn.txt" && pass || fail "densenet total: $(grep '^total' "$tmp/dn.txt")"
+grep -Eq " d1_out +concat +24 x 98 " "$tmp/dn.txt" && pass || fail "densenet concat row"
+# DS-CNN: stem 1,920 + bn 32; depthwise 16 k3 (48) + bn 32; pointwise 16->24 (384) + bn 48; dense 250: 2,714
+"$SIGLOOP" model "$ex/fsdd.yaml" -o "$tmp/none" --set model.arch=ds-cnn --set "model.widths=[16, 24]" \
+  --set model.kernel=3 >"$tmp/ds.txt" 2>&1 && pass || fail "ds-cnn: $(cat "$tmp/ds.txt")"
+grep -q "^total: 2,714 parameters" "$tmp/ds.txt" && pass || fail "ds-cnn total: $(grep '^total' "$tmp/ds.txt")"
+grep -Eq " b1_dw +conv1d +16 x 49 +48 " "$tmp/ds.txt" && pass || fail "ds-cnn depthwise row"
 expect_error widths_fraction "model.widths: item 2 (24.5) is not a whole number" \
   "$SIGLOOP" model "$ex/fsdd.yaml" -o "$tmp/none" --set "model.widths=[16, 24.5]"
 expect_error widths_short "model.widths: give the stem's width and at least one stage's" \
   "$SIGLOOP" model "$ex/fsdd.yaml" -o "$tmp/none" --set "model.widths=[16]"
-expect_error bad_arch "model.arch: 'transformer' is not one of: tc-resnet, cnn" \
+expect_error bad_arch "model.arch: 'transformer' is not one of: tc-resnet, cnn, densenet, ds-cnn" \
   "$SIGLOOP" model "$ex/fsdd.yaml" -o "$tmp/none" --set model.arch=transformer
 finish
