@@ -2,7 +2,8 @@
  * training loop over the feature cache.
  *
  * Everything is seeded: the weights from (train.seed, node), the order of the training examples
- * in epoch e from (train.seed, e). The same config, data and thread count give the same weights. */
+ * in epoch e from (train.seed, 0..e). The same config, data and thread count give the same
+ * weights, and --resume after a kill gives the weights of an uninterrupted run. */
 #ifndef SIGLOOP_TRAIN_H
 #define SIGLOOP_TRAIN_H
 
@@ -23,6 +24,9 @@ sl_status sl_optim_new(sl_optim **out, const sl_train_config *t, size_t n_params
 void sl_optim_free(sl_optim *o); /* NULL-safe */
 /* One update of params from grads at learning rate lr. */
 void sl_optim_step(sl_optim *o, sl_real *params, const sl_real *grads, double lr);
+/* The optimizer's state, for checkpoints: moments (n each) and the step count. */
+sl_real *sl_optim_moment(sl_optim *o, int which); /* 0: first (or SGD's momentum), 1: second */
+long *sl_optim_step_count(sl_optim *o);
 
 /* The learning rate at a (fractional) epoch, from 0 to train.epochs. */
 double sl_lr_at(const sl_train_config *t, double epoch);
@@ -35,6 +39,7 @@ typedef struct {
     int threads;        /* for the convolutions; <= 0: one per core */
     int progress;       /* a progress bar on stderr when it is a terminal */
     int quiet;          /* no per-epoch lines on stdout */
+    int resume;         /* continue from out_dir's last.slm and train_state.bin */
 } sl_train_opts;
 
 typedef struct {

@@ -26,6 +26,7 @@ static const char help[] =
     "  -o, --out DIR       output folder (default: runs/NAME)\n"
     "  --set KEY=VALUE     override a config field, e.g. --set train.epochs=5\n"
     "  -j, --threads N     threads (default: all cores); results are the same for the same count\n"
+    "  --resume            continue an interrupted run from its last finished epoch (same config)\n"
     "  -q, --quiet         print only the summary and errors\n"
     "  -h, --help          this text\n"
     "\n"
@@ -33,9 +34,20 @@ static const char help[] =
 
 int cmd_train(int argc, char **argv)
 {
+    /* --resume is ours; the rest are the common options */
+    int resume = 0;
+    char *rest[256];
+    int n_rest = 0;
+    for (int i = 0; i < argc && n_rest < 255; i++) {
+        if (i > 0 && strcmp(argv[i], "--resume") == 0) {
+            resume = 1;
+            continue;
+        }
+        rest[n_rest++] = argv[i];
+    }
     cli_common c;
     int done;
-    int rc = cli_parse_common(argc, argv, &c, help, &done);
+    int rc = cli_parse_common(n_rest, rest, &c, help, &done);
     if (rc != CLI_OK || done) return rc;
     double t0 = cli_now();
     sl_config cfg;
@@ -69,7 +81,7 @@ int cmd_train(int argc, char **argv)
             printf("training %s on %zu x %zu features: %zu examples, %zu classes; %zu features computed, %zu reused\n",
                    cfg.name, nb, sl_feature_cache_frames(fc), sl_dataset_count(ds), sl_dataset_n_labels(ds),
                    fst.computed, fst.reused);
-        sl_train_opts topts = {.threads = c.threads, .progress = !c.quiet, .quiet = c.quiet};
+        sl_train_opts topts = {.threads = c.threads, .progress = !c.quiet, .quiet = c.quiet, .resume = resume};
         s = sl_train_run(&cfg, ds, fc, mean, mean + nb, out_dir, &topts, &r);
     }
     if (s == SL_OK) {

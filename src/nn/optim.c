@@ -99,3 +99,6 @@ double sl_clip_grads(sl_real *g, size_t n, double max_norm)
     }
     return norm;
 }
+
+sl_real *sl_optim_moment(sl_optim *o, int which) { return which ? o->v : o->m; }
+long *sl_optim_step_count(sl_optim *o) { return &o->step; }

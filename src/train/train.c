@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "sigloop/fileio.h"
+#include "sigloop/hash.h"
 #include "sigloop/model.h"
 #include "sigloop/progress.h"
 #include "sigloop/rng.h"
@@ -105,6 +107,127 @@ static sl_status write_predictions(const char *path, const source *s, const size
     return sl_afile_commit(af);
 }
 
+/* ---- the training state, for --resume ----------------------------------------------------------
+ * train_state.bin: "SLTRAIN1", u32 version, u32 0, then u64 epochs done, u64 best epoch, f64 best
+ * validation accuracy, i64 optimizer steps, u64 parameters, u64 state values, u64 metrics bytes,
+ * then the optimizer's two moments, the current and the best epoch's parameters and state (f32),
+ * the metrics text, and a BLAKE2b-256 of all of it. Written atomically after each epoch; it holds
+ * everything resuming needs, so a kill between it and last.slm cannot mix two epochs. */
+#define TS_MAGIC "SLTRAIN1"
+
+typedef struct {
+    size_t epochs_done, best_epoch;
+    double best_val_acc;
+} train_progress;
+
+static sl_status save_state(const char *path, const train_progress *tp, sl_optim *opt, size_t np, size_t ns,
+                            const sl_real *best, const sl_real *best_state, const sl_real *cur,
+                            const sl_real *cur_state, const char *metrics, size_t metrics_len)
+{
+    size_t len = 8 + 8 + 8 * 7 + (4 * np + 2 * ns) * sizeof(float) + metrics_len;
+    uint8_t *b = malloc(len + 32);
+    if (!b) return sl_fail(SL_ENOMEM, "out of memory");
+    uint8_t *p = b;
+    memcpy(p, TS_MAGIC, 8);
+    p += 8;
+    uint32_t ver = 1, zero = 0;
+    memcpy(p, &ver, 4);
+    memcpy(p + 4, &zero, 4);
+    p += 8;
+    uint64_t u[7] = {tp->epochs_done, tp->best_epoch, 0, (uint64_t)*sl_optim_step_count(opt), np, ns, metrics_len};
+    memcpy(&u[2], &tp->best_val_acc, 8);
+    memcpy(p, u, sizeof u);
+    p += sizeof u;
+    memcpy(p, sl_optim_moment(opt, 0), np * sizeof(float));
+    p += np * sizeof(float);
+    memcpy(p, sl_optim_moment(opt, 1), np * sizeof(float));
+    p += np * sizeof(float);
+    memcpy(p, best, np * sizeof(float));
+    p += np * sizeof(float);
+    memcpy(p, best_state, ns * sizeof(float));
+    p += ns * sizeof(float);
+    memcpy(p, cur, np * sizeof(float));
+    p += np * sizeof(float);
+    memcpy(p, cur_state, ns * sizeof(float));
+    p += ns * sizeof(float);
+    memcpy(p, metrics, metrics_len);
+    sl_blake2b h;
+    sl_blake2b_init(&h, 32);
+    sl_blake2b_update(&h, b, len);
+    sl_blake2b_final(&h, b + len);
+    sl_status s = sl_write_file_atomic(path, b, len + 32);
+    free(b);
+    return s;
+}
+
+/* Reads train_state.bin back into tp, the optimizer, best weights and the metrics text (a new
+ * buffer). Sizes must match the network; the checksum must hold. */
+static sl_status load_state(const char *path, train_progress *tp, sl_optim *opt, size_t np, size_t ns, sl_real *best,
+                            sl_real *best_state, sl_real *cur, sl_real *cur_state, char **metrics,
+                            size_t *metrics_len)
+{
+    char *data;
+    size_t len;
+    SL_TRY(sl_read_file(path, (size_t)1 << 32, &data, &len));
+    const uint8_t *b = (const uint8_t *)data;
+    sl_status s = SL_OK;
+    uint64_t u[7];
+    if (len < 16 + sizeof u + 32 || memcmp(b, TS_MAGIC, 8) != 0) {
+        s = sl_fail(SL_EFORMAT, "%s: not a sigloop training state", path);
+    } else {
+        uint8_t sum[32];
+        sl_blake2b h;
+        sl_blake2b_init(&h, 32);
+        sl_blake2b_update(&h, b, len - 32);
+        sl_blake2b_final(&h, sum);
+        memcpy(u, b + 16, sizeof u);
+        if (memcmp(sum, b + len - 32, 32) != 0) s = sl_fail(SL_EFORMAT, "%s: checksum mismatch (damaged file)", path);
+        else if (u[4] != np || u[5] != ns)
+            s = sl_fail(SL_EFORMAT, "%s: made for another network (%llu parameters, this one has %zu)", path,
+                        (unsigned long long)u[4], np);
+        else if (16 + sizeof u + (4 * np + 2 * ns) * sizeof(float) + u[6] + 32 != len)
+            s = sl_fail(SL_EFORMAT, "%s: truncated or damaged", path);
+    }
+    if (s == SL_OK) {
+        const uint8_t *p = b + 16 + sizeof u;
+        tp->epochs_done = (size_t)u[0];
+        tp->best_epoch = (size_t)u[1];
+        memcpy(&tp->best_val_acc, &u[2], 8);
+        *sl_optim_step_count(opt) = (long)u[3];
+        memcpy(sl_optim_moment(opt, 0), p, np * sizeof(float));
+        p += np * sizeof(float);
+        memcpy(sl_optim_moment(opt, 1), p, np * sizeof(float));
+        p += np * sizeof(float);
+        memcpy(best, p, np * sizeof(float));
+        p += np * sizeof(float);
+        memcpy(best_state, p, ns * sizeof(float));
+        p += ns * sizeof(float);
+        memcpy(cur, p, np * sizeof(float));
+        p += np * sizeof(float);
+        memcpy(cur_state, p, ns * sizeof(float));
+        p += ns * sizeof(float);
+        *metrics_len = (size_t)u[6];
+        *metrics = malloc(*metrics_len + 1);
+        if (!*metrics) s = sl_fail(SL_ENOMEM, "out of memory");
+        else memcpy(*metrics, p, *metrics_len);
+    }
+    free(data);
+    return s;
+}
+
+/* Epoch e's order: Fisher-Yates from (seed, e) applied to epoch e-1's order (so resuming replays
+ * the shuffles of the epochs before). */
+static void shuffle(size_t *order, size_t n, uint64_t seed, size_t epoch)
+{
+    sl_rng rng = sl_rng_make(seed ^ 0x5348554646ull, epoch);
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = sl_rng_below(&rng, (uint32_t)(i + 1));
+        size_t tmp = order[i];
+        order[i] = order[j];
+        order[j] = tmp;
+    }
+}
+
 sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feature_cache *fc, const double *mean,
                        const double *std, const char *out_dir, const sl_train_opts *opts, sl_train_result *res)
 {
@@ -167,7 +290,8 @@ sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feat
     }
     fprintf(mf, "epoch,lr,train_loss,train_acc,val_loss,val_acc,seconds\n");
     char metrics_path[SL_PATH_MAX + 32], pred_path[SL_PATH_MAX + 32], best_path[SL_PATH_MAX + 32],
-        last_path[SL_PATH_MAX + 32];
+        last_path[SL_PATH_MAX + 32], state_path[SL_PATH_MAX + 32];
+    snprintf(state_path, sizeof state_path, "%s/train_state.bin", out_dir);
     snprintf(metrics_path, sizeof metrics_path, "%s/metrics.csv", out_dir);
     snprintf(pred_path, sizeof pred_path, "%s/predictions.csv", out_dir);
     snprintf(best_path, sizeof best_path, "%s/model.slm", out_dir);
@@ -184,18 +308,63 @@ sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feat
                            .force = opts && opts->progress ? 0 : -1};
     if ((st = sl_progress_new(&bar, &po, (uint64_t)t->epochs * n_train)) != SL_OK) goto done;
     double t_start = now(), train_time = 0;
-    size_t trained = 0;
-    for (size_t ep = 0; ep < t->epochs && st == SL_OK; ep++) {
-        double t0 = now();
-        /* this epoch's order: Fisher-Yates from (seed, epoch) */
-        size_t *order = split_idx[SL_SPLIT_TRAIN];
-        sl_rng rng = sl_rng_make(t->seed ^ 0x5348554646ull, ep);
-        for (size_t i = n_train - 1; i > 0; i--) {
-            size_t j = sl_rng_below(&rng, (uint32_t)(i + 1));
-            size_t tmp = order[i];
-            order[i] = order[j];
-            order[j] = tmp;
+    size_t trained = 0, first_epoch = 0;
+    struct stat state_sb;
+    int can_resume = opts && opts->resume && stat(state_path, &state_sb) == 0;
+    if (opts && opts->resume && !can_resume && !opts->quiet)
+        printf("nothing to resume in %s (no finished epoch): starting from the first epoch\n", out_dir);
+    if (can_resume) {
+        /* the network and its optimizer as they were after the last finished epoch */
+        sl_model *last = NULL;
+        train_progress tp = {0};
+        char *old_metrics = NULL, *cur_conf = NULL;
+        size_t old_len = 0, cur_len = 0;
+        FILE *cf = open_memstream(&cur_conf, &cur_len);
+        st = cf ? sl_config_write(cfg, cf) : sl_fail(SL_ENOMEM, "out of memory");
+        if (cf) fclose(cf);
+        if (st == SL_OK) st = sl_model_load(&last, last_path);
+        if (st == SL_OK) {
+            char *old_conf = NULL;
+            size_t old_conf_len = 0;
+            FILE *of = open_memstream(&old_conf, &old_conf_len);
+            if (of) {
+                sl_config_write(&last->cfg, of);
+                fclose(of);
+            }
+            if (!old_conf || old_conf_len != cur_len || memcmp(old_conf, cur_conf, cur_len) != 0)
+                st = sl_fail(SL_EARG, "%s: the config has changed since this run started; resume needs the same one",
+                             last_path);
+            free(old_conf);
         }
+        if (st == SL_OK && (sl_graph_n_params(last->graph) != np || sl_graph_n_state(last->graph) != ns))
+            st = sl_fail(SL_EFORMAT, "%s: made for another network", last_path);
+        if (st == SL_OK)
+            st = load_state(state_path, &tp, opt, np, ns, best, best_state, sl_net_params(net), sl_net_state(net),
+                            &old_metrics, &old_len);
+        if (st == SL_OK) {
+            first_epoch = tp.epochs_done;
+            res->best_epoch = tp.best_epoch;
+            res->best_val_acc = tp.best_val_acc;
+            res->epochs = tp.epochs_done;
+            /* the metrics so far replace the header written above */
+            fclose(mf);
+            free(metrics);
+            metrics = NULL;
+            mf = open_memstream(&metrics, &metrics_len);
+            if (!mf) st = sl_fail(SL_ENOMEM, "out of memory");
+            else fwrite(old_metrics, 1, old_len, mf);
+            for (size_t e = 0; e < first_epoch; e++) shuffle(split_idx[SL_SPLIT_TRAIN], split_n[SL_SPLIT_TRAIN], t->seed, e);
+            if (!opts->quiet) printf("resuming after epoch %zu of %zu\n", first_epoch, t->epochs);
+        }
+        free(old_metrics);
+        free(cur_conf);
+        sl_model_free(last);
+        if (st != SL_OK) goto done;
+    }
+    for (size_t ep = first_epoch; ep < t->epochs && st == SL_OK; ep++) {
+        double t0 = now();
+        size_t *order = split_idx[SL_SPLIT_TRAIN];
+        shuffle(order, n_train, t->seed, ep);
         double loss_sum = 0, lr = t->lr;
         size_t correct = 0, seen = 0;
         for (size_t step = 0; step < steps; step++) {
@@ -248,6 +417,11 @@ sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feat
             memcpy(best, sl_net_params(net), np * sizeof *best);
             memcpy(best_state, sl_net_state(net), ns * sizeof *best_state);
         }
+        train_progress tp = {.epochs_done = ep + 1, .best_epoch = res->best_epoch, .best_val_acc = res->best_val_acc};
+        fflush(mf);
+        if ((st = save_state(state_path, &tp, opt, np, ns, best, best_state, sl_net_params(net), sl_net_state(net),
+                             metrics, metrics_len)) != SL_OK)
+            break;
         if (!opts || !opts->quiet) {
             if (sl_progress_active(bar)) fputs("\r\x1b[K", stderr);
             printf("epoch %3zu/%zu  lr %.2e  train loss %.4f acc %5.1f %%", ep + 1, t->epochs, lr,
