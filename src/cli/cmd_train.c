@@ -19,8 +19,8 @@ static const char help[] =
     "first (as 'sigloop data' and 'sigloop features' would), the features are standardised per\n"
     "band with the training split's statistics, and one line per epoch reports loss and accuracy\n"
     "on the training and validation splits. The best epoch (by validation accuracy) scores the\n"
-    "test split. Writes metrics.csv, the checkpoints last.slm (every epoch) and model.slm (the best\n"
-    "epoch), and predictions.csv into the output folder.\n"
+    "test split. Writes config.yaml (the resolved config), metrics.csv, the checkpoints last.slm\n"
+    "(every epoch) and model.slm (the best epoch), and predictions.csv into the output folder.\n"
     "\n"
     "options:\n"
     "  -o, --out DIR       output folder (default: runs/NAME)\n"
@@ -75,6 +75,9 @@ int cmd_train(int argc, char **argv)
     size_t nb = fc ? sl_feature_cache_bands(fc) : 0;
     if (s == SL_OK && !(mean = calloc(2 * nb, sizeof *mean))) s = sl_fail(SL_ENOMEM, "out of memory");
     if (s == SL_OK) s = sl_features_norm(fc, ds, SL_SPLIT_TRAIN, mean, mean + nb);
+    char resolved[SL_PATH_MAX + 32];
+    snprintf(resolved, sizeof resolved, "%s/config.yaml", out_dir);
+    if (s == SL_OK) s = sl_config_save(&cfg, resolved); /* the run's own settings, every default written */
     sl_train_result r;
     if (s == SL_OK) {
         if (!c.quiet)

@@ -17,7 +17,8 @@ expect_error epochs "train.epochs: must be in [1, 100000] (got 0)" \
 "$SIGLOOP" train "$ex/fsdd.yaml" -o "$tmp/run" -q --set train.epochs=1 >"$tmp/t.txt" 2>"$tmp/t.err" && pass || fail "train: $(cat "$tmp/t.err")"
 acc=$(sed -n 's/.*test accuracy \([0-9.]*\) %.*/\1/p' "$tmp/t.txt")
 [ -n "$acc" ] && pass || fail "no test accuracy: $(cat "$tmp/t.txt")"
-for f in model.slm last.slm metrics.csv predictions.csv manifest.csv features.bin; do
+grep -q "^  epochs: 1$" "$tmp/run/config.yaml" && pass || fail "config.yaml lacks the run's epochs"
+for f in model.slm last.slm metrics.csv predictions.csv manifest.csv features.bin config.yaml; do
   [ -s "$tmp/run/$f" ] && pass || fail "no $f"
 done
 "$SIGLOOP" eval "$tmp/run" >"$tmp/e.txt" 2>"$tmp/e.err" && pass || fail "eval: $(cat "$tmp/e.err")"
