@@ -143,7 +143,8 @@ typedef struct {
 } sl_train_config;
 
 typedef struct {
-    char path[SL_PATH_MAX];   /* the config file as given ("<string>" when parsed from memory) */
+    char path[SL_PATH_MAX];   /* the config file as given (sl_config_parse: its name argument);
+                                 messages about the config start with it */
     char dir[SL_PATH_MAX];    /* the folder relative paths are resolved against (absolute) */
     char name[SL_NAME_MAX];   /* name: a run name; default: the config file's stem */
     sl_data_config data;
@@ -152,29 +153,39 @@ typedef struct {
     sl_train_config train;
 } sl_config;
 
-/* Sets every field to its default (lists empty or at their default items). */
+/* Sets every field to its default (lists empty or at their default items; name "config"). Call
+ * sl_config_free afterwards. If a default list cannot be allocated it is left empty, which
+ * sl_config_parse and sl_config_load report as SL_ENOMEM. */
 void sl_config_defaults(sl_config *cfg);
 
-/* Loads and checks a config file. overrides are "key.path=value" strings applied after the file,
- * with the same checks (errors name "--set key.path"). On error the config is freed and zeroed. */
+/* Loads and checks a config file (at most 1 MiB; name defaults to the file's stem). overrides are
+ * "key.path=value" strings applied after the file, with the same checks (errors name
+ * "--set key.path"); a list, range or section value is YAML ("[a, b]"), any other value is taken
+ * as written (after ${VAR} expansion). On error the config is freed and zeroed. */
 sl_status sl_config_load(sl_config *cfg, const char *path, const char *const *overrides,
                          size_t n_overrides);
 
-/* The same from a string; name is used in messages, dir resolves relative paths. */
+/* The same from a string; name is used in messages (and stored in cfg->path), dir resolves
+ * relative paths (NULL or relative: from the current folder); name defaults to "config". */
 sl_status sl_config_parse(sl_config *cfg, const char *text, size_t len, const char *name,
                           const char *dir, const char *const *overrides, size_t n_overrides);
 
 void sl_config_free(sl_config *cfg); /* frees the lists; NULL-safe */
 
-/* Prints the resolved config as YAML (every field, defaults included). */
+/* Prints the resolved config as YAML (every field, defaults included; lists in flow style,
+ * strings double-quoted with "$" written "$$"), so that parsing it gives the same struct. */
 sl_status sl_config_write(const sl_config *cfg, FILE *out);
 /* The same into a file, atomically. */
 sl_status sl_config_save(const sl_config *cfg, const char *path);
 
-/* Unit parsers, shared with the command line. Each returns SL_EARG with a message naming text. */
+/* Unit parsers, shared with the command line. Each returns SL_EARG with a message naming text.
+ * Numbers are plain decimals (no hex, nan, inf); spaces may separate number and unit. Durations
+ * may be negative (callers decide); sizes must come to a whole number of bytes. */
 sl_status sl_parse_duration(const char *text, double *seconds); /* "1.5s" "500ms" "2min" "1h" "0.5" */
 sl_status sl_parse_size(const char *text, uint64_t *bytes);     /* "64KiB" "1MiB" "2MB" "100kB" "512" */
-/* Expands ${VAR} and ${VAR:-default}; "$$" is a literal "$". */
+/* Expands ${VAR} and ${VAR:-default} (the default when VAR is unset or empty); "$$" is a literal
+ * "$", and a "$" not followed by "{" stays as it is. An unset VAR without a default gives
+ * "${VAR} is not set"; output longer than size - 1 is an error. */
 sl_status sl_expand_env(const char *text, char *out, size_t size);
 
 #ifdef __cplusplus

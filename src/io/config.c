@@ -1,21 +1,32 @@
 /* The config schema: YAML tree -> typed struct, every field checked, and back to YAML.
  *
  * Each section is a static table of field descriptors (key, type, offset into the section's
- * struct, range, enum names, nested section). Loading walks the YAML mapping against the table;
- * writing walks the table. To add a section for a later step: add its struct to config.h, its
- * defaults to sl_config_defaults, a `static const field X_fields[]` table and a `section` here,
- * a line in top_fields, and any cross-field checks to check_config. */
+ * struct, range, unit, enum names, nested section). Loading walks the YAML mapping against the
+ * table; writing, freeing and --set walk the same tables, so a field needs no code of its own.
+ *
+ * To add a section (augment, budget, post, ...):
+ *   1. config.h: its struct, and a member of sl_config (or of a parent section);
+ *   2. here: `static const field X_fields[]` (one row per key, with X(m) = offsetof) and
+ *      `static const section X_section`, then a row {"X", F_SECTION, ..., &X_section} in
+ *      top_fields (or in the parent's table);
+ *   3. its defaults in sl_config_defaults (lists: allocate; an OOM is caught in parse_config);
+ *   4. checks that involve several fields in check_config ("file: X.key: message").
+ * A new value kind is a new ftype, handled in apply_field and write_section. Sizes ("64KiB")
+ * have no field kind yet: add F_SIZE (uint64_t via sl_parse_size) when the first one arrives. */
+#ifndef _XOPEN_SOURCE
+#define _XOPEN_SOURCE 700 /* realpath: glibc declares it only for X/Open, even with POSIX 2008 */
+#endif
 #include "sigloop/config.h"
 
+#include <ctype.h>
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+#include <unistd.h>
 
 #include "io/yaml_tree.h"
 #include "sigloop/fileio.h"
@@ -44,10 +55,12 @@ typedef struct {
     const char *key;
     ftype type;
     size_t off;                 /* into the section's struct */
-    double lo, hi;              /* F_FLOAT range */
-    int lo_open, hi_open;       /* exclusive ends */
-    const char *unit;           /* for messages and output ("Hz", "dBFS") */
-    const char *const *names;   /* F_ENUM: NULL-terminated */
+    const char *def;            /* the default, as it would be written in the file ("16000", "[wav, flac]",
+                                   "mix"); NULL: zero, empty or unset. sl_config_defaults reads it. */
+    double lo, hi;              /* F_FLOAT, F_COUNT, F_FLOATLIST: the range */
+    int lo_open, hi_open;       /* F_FLOAT: exclusive ends */
+    const char *unit;           /* for messages ("Hz", "dBFS") */
+    const char *const *names;   /* F_ENUM: NULL-terminated; the struct holds the index */
     const struct section *sub;  /* F_SECTION */
     size_t aux_off;             /* F_RANGE: offset of its has_ flag */
 } field;
@@ -57,37 +70,41 @@ typedef struct section {
     size_t n;
 } section;
 
+#define SECTION(t) {t, sizeof t / sizeof *t}
+/* A row: key, type, offset, default text, then designated extras (.lo, .hi, .names, ...). */
+#define FLD(k, t, o, ...) {.key = k, .type = t, .off = o, .def = __VA_ARGS__}
+
 static const char *const label_from_names[] = {"pattern", "folder", "csv", NULL};
 static const char *const split_by_names[] = {"groups", "hash", "field", "file", NULL};
 
 #define SPLIT(m) offsetof(sl_split_config, m)
 static const field split_fields[] = {
-    {"by", F_ENUM, SPLIT(by), 0, 0, 0, 0, NULL, split_by_names, NULL, 0},
-    {"test_groups", F_STRLIST, SPLIT(test_groups), 0, 0, 0, 0, NULL, NULL, NULL, 0},
-    {"test_fraction", F_FLOAT, SPLIT(test_fraction), 0, 1, 0, 1, NULL, NULL, NULL, 0},
-    {"field", F_STRING, SPLIT(field), 0, 0, 0, 0, NULL, NULL, NULL, 0},
-    {"test_range", F_RANGE, SPLIT(test_range), 0, 0, 0, 0, NULL, NULL, NULL, SPLIT(has_test_range)},
-    {"test_pattern", F_STRING, SPLIT(test_pattern), 0, 0, 0, 0, NULL, NULL, NULL, 0},
-    {"val_fraction", F_FLOAT, SPLIT(val_fraction), 0, 1, 0, 1, NULL, NULL, NULL, 0},
-    {"seed", F_SEED, SPLIT(seed), 0, 0, 0, 0, NULL, NULL, NULL, 0},
+    FLD("by", F_ENUM, SPLIT(by), "groups", .names = split_by_names), /* inferred unless given */
+    FLD("test_groups", F_STRLIST, SPLIT(test_groups), NULL),
+    FLD("test_fraction", F_FLOAT, SPLIT(test_fraction), "0.2", .lo = 0, .hi = 1, .hi_open = 1),
+    FLD("field", F_STRING, SPLIT(field), NULL),
+    FLD("test_range", F_RANGE, SPLIT(test_range), NULL, .aux_off = SPLIT(has_test_range)),
+    FLD("test_pattern", F_STRING, SPLIT(test_pattern), NULL),
+    FLD("val_fraction", F_FLOAT, SPLIT(val_fraction), "0.1", .lo = 0, .hi = 1, .hi_open = 1),
+    FLD("seed", F_SEED, SPLIT(seed), "0"),
 };
-static const section split_section = {split_fields, sizeof split_fields / sizeof *split_fields};
+static const section split_section = SECTION(split_fields);
 
 #define DATA(m) offsetof(sl_data_config, m)
 static const field data_fields[] = {
-    {"root", F_PATH, DATA(root), 0, 0, 0, 0, NULL, NULL, NULL, 0},
-    {"label_from", F_ENUM, DATA(label_from), 0, 0, 0, 0, NULL, label_from_names, NULL, 0},
-    {"pattern", F_STRING, DATA(pattern), 0, 0, 0, 0, NULL, NULL, NULL, 0},
-    {"csv", F_PATH, DATA(csv), 0, 0, 0, 0, NULL, NULL, NULL, 0},
-    {"extensions", F_STRLIST, DATA(extensions), 0, 0, 0, 0, NULL, NULL, NULL, 0},
-    {"sample_rate", F_FLOAT, DATA(sample_rate), 0, 384000, 1, 0, "Hz", NULL, NULL, 0},
-    {"duration", F_DURATION, DATA(duration), 0, 0, 0, 0, NULL, NULL, NULL, 0},
-    {"channel", F_CHANNEL, DATA(channel), 0, 0, 0, 0, NULL, NULL, NULL, 0},
-    {"clip_fraction", F_FLOAT, DATA(clip_fraction), 0, 1, 0, 0, NULL, NULL, NULL, 0},
-    {"silence_dbfs", F_FLOAT, DATA(silence_dbfs), -200, 0, 0, 0, "dBFS", NULL, NULL, 0},
-    {"split", F_SECTION, DATA(split), 0, 0, 0, 0, NULL, NULL, &split_section, 0},
+    FLD("root", F_PATH, DATA(root), NULL), /* required */
+    FLD("label_from", F_ENUM, DATA(label_from), "pattern", .names = label_from_names),
+    FLD("pattern", F_STRING, DATA(pattern), "{label}_{group}_{take}.wav"),
+    FLD("csv", F_PATH, DATA(csv), NULL),
+    FLD("extensions", F_STRLIST, DATA(extensions), "[wav, flac, ogg, csv]"),
+    FLD("sample_rate", F_FLOAT, DATA(sample_rate), "16000", .lo = 0, .hi = 384000, .lo_open = 1, .unit = "Hz"),
+    FLD("duration", F_DURATION, DATA(duration), "0s"),
+    FLD("channel", F_CHANNEL, DATA(channel), "mix"),
+    FLD("clip_fraction", F_FLOAT, DATA(clip_fraction), "0.001", .lo = 0, .hi = 1),
+    FLD("silence_dbfs", F_FLOAT, DATA(silence_dbfs), "-60", .lo = -200, .hi = 0, .unit = "dBFS"),
+    FLD("split", F_SECTION, DATA(split), NULL, .sub = &split_section),
 };
-static const section data_section = {data_fields, sizeof data_fields / sizeof *data_fields};
+static const section data_section = SECTION(data_fields);
 
 static const char *const features_type_names[] = {"logmel", "mfcc", "mel", "spectrogram", "band_energy", "raw", NULL};
 static const char *const pad_mode_names[] = {"reflect", "constant", NULL};
@@ -95,12 +112,12 @@ static const char *const filter_type_names[] = {"none", "lowpass", "highpass", "
 
 #define FILT(m) offsetof(sl_filter_config, m)
 static const field filter_fields[] = {
-    {"type", F_ENUM, FILT(type), 0, 0, 0, 0, NULL, filter_type_names, NULL, 0},
-    {"order", F_COUNT, FILT(order), 1, 16, 0, 0, NULL, NULL, NULL, 0},
-    {"low", F_FLOAT, FILT(low), 0, 1e6, 0, 0, "Hz", NULL, NULL, 0},
-    {"high", F_FLOAT, FILT(high), 0, 1e6, 0, 0, "Hz", NULL, NULL, 0},
+    FLD("type", F_ENUM, FILT(type), "none", .names = filter_type_names),
+    FLD("order", F_COUNT, FILT(order), "4", .lo = 1, .hi = 16),
+    FLD("low", F_FLOAT, FILT(low), "0", .lo = 0, .hi = 1e6, .unit = "Hz"),
+    FLD("high", F_FLOAT, FILT(high), "0", .lo = 0, .hi = 1e6, .unit = "Hz"),
 };
-static const section filter_section = {filter_fields, sizeof filter_fields / sizeof *filter_fields};
+static const section filter_section = SECTION(filter_fields);
 static const char *const window_names[] = {"hann", "hann_symmetric", "hamming", "blackman", "rectangular", NULL};
 static const char *const mel_scale_names[] = {"htk", "slaney", NULL};
 static const char *const norm_names[] = {"none", "slaney", NULL};
@@ -108,79 +125,79 @@ static const char *const log_names[] = {"natural", "db", NULL};
 
 #define FEAT(m) offsetof(sl_features_config, m)
 static const field features_fields[] = {
-    {"type", F_ENUM, FEAT(type), 0, 0, 0, 0, NULL, features_type_names, NULL, 0},
-    {"n_fft", F_COUNT, FEAT(n_fft), 2, 65536, 0, 0, NULL, NULL, NULL, 0},
-    {"win_length", F_COUNT, FEAT(win_length), 1, 65536, 0, 0, NULL, NULL, NULL, 0},
-    {"hop_length", F_COUNT, FEAT(hop_length), 1, 1 << 20, 0, 0, NULL, NULL, NULL, 0},
-    {"window", F_ENUM, FEAT(window), 0, 0, 0, 0, NULL, window_names, NULL, 0},
-    {"center", F_BOOL, FEAT(center), 0, 0, 0, 0, NULL, NULL, NULL, 0},
-    {"pad_mode", F_ENUM, FEAT(pad_mode), 0, 0, 0, 0, NULL, pad_mode_names, NULL, 0},
-    {"preemphasis", F_FLOAT, FEAT(preemphasis), 0, 1, 0, 1, NULL, NULL, NULL, 0},
-    {"power", F_FLOAT, FEAT(power), 1, 2, 0, 0, NULL, NULL, NULL, 0},
-    {"n_mels", F_COUNT, FEAT(n_mels), 1, 4096, 0, 0, NULL, NULL, NULL, 0},
-    {"f_min", F_FLOAT, FEAT(f_min), 0, 1e6, 0, 0, "Hz", NULL, NULL, 0},
-    {"f_max", F_FLOAT, FEAT(f_max), 0, 1e6, 0, 0, "Hz", NULL, NULL, 0},
-    {"mel_scale", F_ENUM, FEAT(mel_scale), 0, 0, 0, 0, NULL, mel_scale_names, NULL, 0},
-    {"norm", F_ENUM, FEAT(norm), 0, 0, 0, 0, NULL, norm_names, NULL, 0},
-    {"log", F_ENUM, FEAT(log), 0, 0, 0, 0, NULL, log_names, NULL, 0},
-    {"eps", F_FLOAT, FEAT(eps), 0, 1, 1, 0, NULL, NULL, NULL, 0},
-    {"top_db", F_FLOAT, FEAT(top_db), 0, 1000, 0, 0, "dB", NULL, NULL, 0},
-    {"n_mfcc", F_COUNT, FEAT(n_mfcc), 1, 4096, 0, 0, NULL, NULL, NULL, 0},
-    {"lifter", F_FLOAT, FEAT(lifter), 0, 1e6, 0, 0, NULL, NULL, NULL, 0},
-    {"deltas", F_COUNT, FEAT(deltas), 0, 2, 0, 0, NULL, NULL, NULL, 0},
-    {"band_edges", F_FLOATLIST, FEAT(band_edges), 0, 1e6, 0, 0, "Hz", NULL, NULL, 0},
-    {"dc_remove", F_BOOL, FEAT(dc_remove), 0, 0, 0, 0, NULL, NULL, NULL, 0},
-    {"channel_scale", F_FLOATLIST, FEAT(channel_scale), -1e30, 1e30, 0, 0, NULL, NULL, NULL, 0},
-    {"filter", F_SECTION, FEAT(filter), 0, 0, 0, 0, NULL, NULL, &filter_section, 0},
+    FLD("type", F_ENUM, FEAT(type), "logmel", .names = features_type_names),
+    FLD("n_fft", F_COUNT, FEAT(n_fft), "256", .lo = 2, .hi = 65536),
+    FLD("win_length", F_COUNT, FEAT(win_length), "200", .lo = 1, .hi = 65536),
+    FLD("hop_length", F_COUNT, FEAT(hop_length), "80", .lo = 1, .hi = 1 << 20),
+    FLD("window", F_ENUM, FEAT(window), "hann", .names = window_names),
+    FLD("center", F_BOOL, FEAT(center), "false"),
+    FLD("pad_mode", F_ENUM, FEAT(pad_mode), "reflect", .names = pad_mode_names),
+    FLD("preemphasis", F_FLOAT, FEAT(preemphasis), "0", .lo = 0, .hi = 1, .hi_open = 1),
+    FLD("power", F_FLOAT, FEAT(power), "2", .lo = 1, .hi = 2),
+    FLD("n_mels", F_COUNT, FEAT(n_mels), "40", .lo = 1, .hi = 4096),
+    FLD("f_min", F_FLOAT, FEAT(f_min), "20", .lo = 0, .hi = 1e6, .unit = "Hz"),
+    FLD("f_max", F_FLOAT, FEAT(f_max), "0", .lo = 0, .hi = 1e6, .unit = "Hz"),
+    FLD("mel_scale", F_ENUM, FEAT(mel_scale), "htk", .names = mel_scale_names),
+    FLD("norm", F_ENUM, FEAT(norm), "none", .names = norm_names),
+    FLD("log", F_ENUM, FEAT(log), "natural", .names = log_names),
+    FLD("eps", F_FLOAT, FEAT(eps), "1e-6", .lo = 0, .hi = 1, .lo_open = 1),
+    FLD("top_db", F_FLOAT, FEAT(top_db), "0", .lo = 0, .hi = 1000, .unit = "dB"),
+    FLD("n_mfcc", F_COUNT, FEAT(n_mfcc), "13", .lo = 1, .hi = 4096),
+    FLD("lifter", F_FLOAT, FEAT(lifter), "0", .lo = 0, .hi = 1e6),
+    FLD("deltas", F_COUNT, FEAT(deltas), "0", .lo = 0, .hi = 2),
+    FLD("band_edges", F_FLOATLIST, FEAT(band_edges), NULL, .lo = 0, .hi = 1e6, .unit = "Hz"),
+    FLD("dc_remove", F_BOOL, FEAT(dc_remove), "false"),
+    FLD("channel_scale", F_FLOATLIST, FEAT(channel_scale), NULL, .lo = -1e30, .hi = 1e30),
+    FLD("filter", F_SECTION, FEAT(filter), NULL, .sub = &filter_section),
 };
-static const section features_section = {features_fields, sizeof features_fields / sizeof *features_fields};
+static const section features_section = SECTION(features_fields);
 
 static const char *const arch_names[] = {"tc-resnet", "cnn", "densenet", "ds-cnn", NULL};
 #define MODEL(m) offsetof(sl_model_config, m)
 static const field model_fields[] = {
-    {"arch", F_ENUM, MODEL(arch), 0, 0, 0, 0, NULL, arch_names, NULL, 0},
-    {"widths", F_FLOATLIST, MODEL(widths), 1, 4096, 0, 0, NULL, NULL, NULL, 0},
-    {"kernel", F_COUNT, MODEL(kernel), 1, 255, 0, 0, NULL, NULL, NULL, 0},
-    {"stem_kernel", F_COUNT, MODEL(stem_kernel), 1, 255, 0, 0, NULL, NULL, NULL, 0},
-    {"width_multiplier", F_FLOAT, MODEL(width_multiplier), 0, 16, 1, 0, NULL, NULL, NULL, 0},
-    {"blocks", F_COUNT, MODEL(blocks), 1, 64, 0, 0, NULL, NULL, NULL, 0},
-    {"growth", F_COUNT, MODEL(growth), 1, 1024, 0, 0, NULL, NULL, NULL, 0},
-    {"dense_blocks", F_COUNT, MODEL(dense_blocks), 1, 16, 0, 0, NULL, NULL, NULL, 0},
-    {"compression", F_FLOAT, MODEL(compression), 0, 1, 1, 0, NULL, NULL, NULL, 0},
+    FLD("arch", F_ENUM, MODEL(arch), "tc-resnet", .names = arch_names),
+    FLD("widths", F_FLOATLIST, MODEL(widths), "[16, 24, 32, 48]", .lo = 1, .hi = 4096),
+    FLD("kernel", F_COUNT, MODEL(kernel), "9", .lo = 1, .hi = 255),
+    FLD("stem_kernel", F_COUNT, MODEL(stem_kernel), "3", .lo = 1, .hi = 255),
+    FLD("width_multiplier", F_FLOAT, MODEL(width_multiplier), "1", .lo = 0, .hi = 16, .lo_open = 1),
+    FLD("blocks", F_COUNT, MODEL(blocks), "1", .lo = 1, .hi = 64),
+    FLD("growth", F_COUNT, MODEL(growth), "12", .lo = 1, .hi = 1024),
+    FLD("dense_blocks", F_COUNT, MODEL(dense_blocks), "3", .lo = 1, .hi = 16),
+    FLD("compression", F_FLOAT, MODEL(compression), "0.5", .lo = 0, .hi = 1, .lo_open = 1),
 };
-static const section model_section = {model_fields, sizeof model_fields / sizeof *model_fields};
+static const section model_section = SECTION(model_fields);
 
 static const char *const optimizer_names[] = {"adam", "adamw", "sgd", NULL};
 static const char *const schedule_names[] = {"constant", "cosine", "step", "onecycle", NULL};
 #define TRAIN(m) offsetof(sl_train_config, m)
 static const field train_fields[] = {
-    {"epochs", F_COUNT, TRAIN(epochs), 1, 100000, 0, 0, NULL, NULL, NULL, 0},
-    {"batch", F_COUNT, TRAIN(batch), 1, 65536, 0, 0, NULL, NULL, NULL, 0},
-    {"optimizer", F_ENUM, TRAIN(optimizer), 0, 0, 0, 0, NULL, optimizer_names, NULL, 0},
-    {"lr", F_FLOAT, TRAIN(lr), 0, 10, 1, 0, NULL, NULL, NULL, 0},
-    {"schedule", F_ENUM, TRAIN(schedule), 0, 0, 0, 0, NULL, schedule_names, NULL, 0},
-    {"warmup", F_FLOAT, TRAIN(warmup), 0, 1e5, 0, 0, NULL, NULL, NULL, 0},
-    {"step_epochs", F_FLOAT, TRAIN(step_epochs), 0, 1e5, 1, 0, NULL, NULL, NULL, 0},
-    {"step_gamma", F_FLOAT, TRAIN(step_gamma), 0, 1, 1, 0, NULL, NULL, NULL, 0},
-    {"weight_decay", F_FLOAT, TRAIN(weight_decay), 0, 1, 0, 0, NULL, NULL, NULL, 0},
-    {"momentum", F_FLOAT, TRAIN(momentum), 0, 1, 0, 1, NULL, NULL, NULL, 0},
-    {"nesterov", F_BOOL, TRAIN(nesterov), 0, 0, 0, 0, NULL, NULL, NULL, 0},
-    {"label_smoothing", F_FLOAT, TRAIN(label_smoothing), 0, 1, 0, 1, NULL, NULL, NULL, 0},
-    {"grad_clip", F_FLOAT, TRAIN(grad_clip), 0, 1e9, 0, 0, NULL, NULL, NULL, 0},
-    {"seed", F_SEED, TRAIN(seed), 0, 0, 0, 0, NULL, NULL, NULL, 0},
-    {"patience", F_COUNT, TRAIN(patience), 0, 100000, 0, 0, NULL, NULL, NULL, 0},
+    FLD("epochs", F_COUNT, TRAIN(epochs), "30", .lo = 1, .hi = 100000),
+    FLD("batch", F_COUNT, TRAIN(batch), "64", .lo = 1, .hi = 65536),
+    FLD("optimizer", F_ENUM, TRAIN(optimizer), "adam", .names = optimizer_names),
+    FLD("lr", F_FLOAT, TRAIN(lr), "0.001", .lo = 0, .hi = 10, .lo_open = 1),
+    FLD("schedule", F_ENUM, TRAIN(schedule), "cosine", .names = schedule_names),
+    FLD("warmup", F_FLOAT, TRAIN(warmup), "0", .lo = 0, .hi = 1e5),
+    FLD("step_epochs", F_FLOAT, TRAIN(step_epochs), "10", .lo = 0, .hi = 1e5, .lo_open = 1),
+    FLD("step_gamma", F_FLOAT, TRAIN(step_gamma), "0.1", .lo = 0, .hi = 1, .lo_open = 1),
+    FLD("weight_decay", F_FLOAT, TRAIN(weight_decay), "0", .lo = 0, .hi = 1),
+    FLD("momentum", F_FLOAT, TRAIN(momentum), "0.9", .lo = 0, .hi = 1, .hi_open = 1),
+    FLD("nesterov", F_BOOL, TRAIN(nesterov), "false"),
+    FLD("label_smoothing", F_FLOAT, TRAIN(label_smoothing), "0", .lo = 0, .hi = 1, .hi_open = 1),
+    FLD("grad_clip", F_FLOAT, TRAIN(grad_clip), "0", .lo = 0, .hi = 1e9),
+    FLD("seed", F_SEED, TRAIN(seed), "0"),
+    FLD("patience", F_COUNT, TRAIN(patience), "0", .lo = 0, .hi = 100000),
 };
-static const section train_section = {train_fields, sizeof train_fields / sizeof *train_fields};
+static const section train_section = SECTION(train_fields);
 
 #define TOP(m) offsetof(sl_config, m)
 static const field top_fields[] = {
-    {"name", F_STRING, TOP(name), 0, 0, 0, 0, NULL, NULL, NULL, 0},
-    {"data", F_SECTION, TOP(data), 0, 0, 0, 0, NULL, NULL, &data_section, 0},
-    {"features", F_SECTION, TOP(features), 0, 0, 0, 0, NULL, NULL, &features_section, 0},
-    {"model", F_SECTION, TOP(model), 0, 0, 0, 0, NULL, NULL, &model_section, 0},
-    {"train", F_SECTION, TOP(train), 0, 0, 0, 0, NULL, NULL, &train_section, 0},
+    FLD("name", F_STRING, TOP(name), "config"), /* sl_config_load: the file's stem */
+    FLD("data", F_SECTION, TOP(data), NULL, .sub = &data_section),
+    FLD("features", F_SECTION, TOP(features), NULL, .sub = &features_section),
+    FLD("model", F_SECTION, TOP(model), NULL, .sub = &model_section),
+    FLD("train", F_SECTION, TOP(train), NULL, .sub = &train_section),
 };
-static const section top_section = {top_fields, sizeof top_fields / sizeof *top_fields};
+static const section top_section = SECTION(top_fields);
 
 /* ---- lists ---------------------------------------------------------------------------------- */
 
@@ -190,24 +207,6 @@ static void strlist_free(sl_strlist *l)
     free(l->items);
     l->items = NULL;
     l->n = 0;
-}
-
-static sl_status strlist_set(sl_strlist *l, const char *const *items, size_t n)
-{
-    strlist_free(l);
-    if (!n) return SL_OK;
-    l->items = calloc(n, sizeof *l->items);
-    if (!l->items) return sl_fail(SL_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        l->items[i] = strdup(items[i]);
-        if (!l->items[i]) {
-            l->n = i;
-            strlist_free(l);
-            return sl_fail(SL_ENOMEM, "out of memory");
-        }
-    }
-    l->n = n;
-    return SL_OK;
 }
 
 static void free_section(const section *sec, void *base)
@@ -232,90 +231,38 @@ void sl_config_free(sl_config *cfg)
     memset(cfg, 0, sizeof *cfg);
 }
 
-void sl_config_defaults(sl_config *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-    snprintf(cfg->name, sizeof cfg->name, "config");
-    sl_data_config *d = &cfg->data;
-    d->label_from = SL_LABELS_PATTERN;
-    snprintf(d->pattern, sizeof d->pattern, "{label}_{group}_{take}.wav");
-    static const char *const exts[] = {"wav", "flac", "ogg", "csv"};
-    if (strlist_set(&d->extensions, exts, 4) != SL_OK) d->extensions.n = 0;
-    d->sample_rate = 16000;
-    d->duration = 0;
-    d->channel = -1;
-    d->clip_fraction = 0.001;
-    d->silence_dbfs = -60;
-    d->split.by = SL_SPLIT_GROUPS;
-    d->split.test_fraction = 0.2;
-    d->split.val_fraction = 0.1;
-    d->split.seed = 0;
-    sl_features_config *f = &cfg->features;
-    f->type = 0; /* logmel */
-    f->n_fft = 256;
-    f->win_length = 200;
-    f->hop_length = 80;
-    f->window = 0; /* hann */
-    f->center = 0;
-    f->preemphasis = 0;
-    f->power = 2;
-    f->n_mels = 40;
-    f->f_min = 20;
-    f->f_max = 0;
-    f->mel_scale = 0; /* htk */
-    f->norm = 0;
-    f->log = 0; /* natural */
-    f->eps = 1e-6;
-    f->top_db = 0;
-    f->n_mfcc = 13;
-    f->lifter = 0;
-    f->deltas = 0;
-    f->dc_remove = 0;
-    f->filter.type = 0;
-    f->filter.order = 4;
-    f->filter.low = 0;
-    f->filter.high = 0;
-    sl_model_config *m = &cfg->model;
-    m->arch = 0; /* tc-resnet */
-    m->widths.v = malloc(4 * sizeof *m->widths.v);
-    if (m->widths.v) {
-        static const double w[4] = {16, 24, 32, 48};
-        memcpy(m->widths.v, w, sizeof w);
-        m->widths.n = 4;
-    }
-    m->kernel = 9;
-    m->stem_kernel = 3;
-    m->width_multiplier = 1;
-    m->blocks = 1;
-    m->growth = 12;
-    m->dense_blocks = 3;
-    m->compression = 0.5;
-    sl_train_config *t = &cfg->train;
-    t->epochs = 30;
-    t->batch = 64;
-    t->optimizer = 0; /* adam */
-    t->lr = 0.001;
-    t->schedule = 1; /* cosine */
-    t->warmup = 0;
-    t->step_epochs = 10;
-    t->step_gamma = 0.1;
-    t->weight_decay = 0;
-    t->momentum = 0.9;
-    t->nesterov = 0;
-    t->label_smoothing = 0;
-    t->grad_clip = 0;
-    t->seed = 0;
-    t->patience = 0;
-}
-
 /* ---- units ---------------------------------------------------------------------------------- */
 
+/* The length of the plain decimal number at s (sign, digits, fraction, exponent), 0 if none.
+ * strtod alone would also take hex, "nan" and "inf", which have no place in a config. */
+static size_t scan_decimal(const char *s)
+{
+    size_t i = 0, digits = 0;
+    if (s[i] == '+' || s[i] == '-') i++;
+    for (; isdigit((unsigned char)s[i]); i++) digits++;
+    if (s[i] == '.')
+        for (i++; isdigit((unsigned char)s[i]); i++) digits++;
+    if (!digits) return 0;
+    if (s[i] == 'e' || s[i] == 'E') {
+        size_t j = i + 1;
+        if (s[j] == '+' || s[j] == '-') j++;
+        if (isdigit((unsigned char)s[j])) {
+            while (isdigit((unsigned char)s[j])) j++;
+            i = j;
+        }
+    }
+    return i;
+}
+
+/* A finite decimal number at the start of text; *rest points past it and any spaces. */
 static int parse_number(const char *text, double *v, const char **rest)
 {
+    size_t n = scan_decimal(text);
+    if (!n) return 0;
     char *end;
     errno = 0;
     *v = strtod(text, &end);
-    if (end == text || errno == ERANGE || !isfinite(*v)) return 0;
+    if (end != text + n || errno == ERANGE || !isfinite(*v)) return 0;
     while (*end == ' ') end++;
     *rest = end;
     return 1;
@@ -329,42 +276,66 @@ sl_status sl_parse_duration(const char *text, double *seconds)
     double v;
     const char *rest;
     if (parse_number(text, &v, &rest)) {
-        for (size_t i = 0; i < sizeof units / sizeof *units; i++)
-            if (strcmp(rest, units[i].unit) == 0) {
-                *seconds = v * units[i].scale;
-                return SL_OK;
-            }
+        for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
+            if (strcmp(rest, units[i].unit) != 0) continue;
+            double x = v * units[i].scale;
+            if (!isfinite(x)) return sl_fail(SL_EARG, "'%s' is too large a duration", text);
+            *seconds = x == 0 ? 0.0 : x; /* no "-0s" */
+            return SL_OK;
+        }
     }
     return sl_fail(SL_EARG, "'%s' is not a duration (e.g. 1.5s, 500ms, 2min)", text);
 }
 
+/* Sizes are read as exact decimals, not through double: "1.1kB" is 1100 bytes, and integers
+ * above 2^53 keep every digit. */
 sl_status sl_parse_size(const char *text, uint64_t *bytes)
 {
-    static const struct { const char *unit; double scale; } units[] = {
-        {"", 1}, {"B", 1}, {"kB", 1e3}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9},
-        {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0},
+    static const struct { const char *unit; uint64_t scale; } units[] = {
+        {"", 1}, {"B", 1}, {"kB", 1000}, {"KB", 1000}, {"MB", 1000000}, {"GB", 1000000000},
+        {"KiB", 1024}, {"MiB", 1048576}, {"GiB", 1073741824},
     };
-    double v;
-    const char *rest;
-    if (parse_number(text, &v, &rest) && v >= 0) {
-        for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
-            if (strcmp(rest, units[i].unit) != 0) continue;
-            double b = v * units[i].scale;
-            if (b > 1.8e19 || b != floor(b)) break;
-            *bytes = (uint64_t)b;
-            return SL_OK;
-        }
+    const char *p = text;
+    uint64_t whole = 0, frac = 0, den = 1; /* the number is whole + frac / den */
+    int digits = 0, big = 0, fine = 0;
+    for (; isdigit((unsigned char)*p); p++, digits++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (whole > (UINT64_MAX - d) / 10) big = 1;
+        else whole = whole * 10 + d;
     }
-    return sl_fail(SL_EARG, "'%s' is not a size in whole bytes (e.g. 64KiB, 1MiB, 2MB)", text);
+    if (*p == '.')
+        for (p++; isdigit((unsigned char)*p); p++, digits++) {
+            unsigned d = (unsigned)(*p - '0');
+            if (den < 1000000000) { /* nine decimals: finer than a byte of a GiB */
+                frac = frac * 10 + d;
+                den *= 10;
+            } else if (d) {
+                fine = 1;
+            }
+        }
+    while (*p == ' ') p++;
+    if (!digits) return sl_fail(SL_EARG, "'%s' is not a size (e.g. 64KiB, 1MiB, 2MB)", text);
+    for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
+        if (strcmp(p, units[i].unit) != 0) continue;
+        uint64_t sc = units[i].scale;
+        /* frac < 1e9 and sc <= 2^30, so frac * sc fits */
+        if (fine || (frac * sc) % den) return sl_fail(SL_EARG, "'%s' is not a whole number of bytes", text);
+        uint64_t part = frac * sc / den;
+        if (big || whole > (UINT64_MAX - part) / sc) return sl_fail(SL_EARG, "'%s' is too large a size", text);
+        *bytes = whole * sc + part;
+        return SL_OK;
+    }
+    return sl_fail(SL_EARG, "'%s' is not a size (e.g. 64KiB, 1MiB, 2MB)", text);
 }
 
 sl_status sl_expand_env(const char *text, char *out, size_t size)
 {
+    if (!size) return sl_fail(SL_EARG, "'%s' expands too long", text);
     size_t k = 0;
-#define PUTC(c)                                                              \
-    do {                                                                     \
+#define PUTC(c)                                                                     \
+    do {                                                                            \
         if (k + 1 >= size) return sl_fail(SL_EARG, "'%s' expands too long", text); \
-        out[k++] = (c);                                                      \
+        out[k++] = (c);                                                             \
     } while (0)
     for (const char *p = text; *p;) {
         if (p[0] == '$' && p[1] == '$') {
@@ -377,11 +348,14 @@ sl_status sl_expand_env(const char *text, char *out, size_t size)
             const char *colon = strstr(p + 2, ":-");
             const char *name_end = colon && colon < end ? colon : end;
             size_t nlen = (size_t)(name_end - (p + 2));
-            if (nlen == 0 || nlen >= sizeof name) return sl_fail(SL_EARG, "'%s': bad variable name", text);
+            int ok = nlen > 0 && nlen < sizeof name && !isdigit((unsigned char)p[2]);
+            for (size_t i = 0; ok && i < nlen; i++) ok = isalnum((unsigned char)p[2 + i]) || p[2 + i] == '_';
+            if (!ok)
+                return sl_fail(SL_EARG, "'%s': bad variable name in ${...} (use ${NAME} or ${NAME:-default})", text);
             memcpy(name, p + 2, nlen);
             name[nlen] = '\0';
             const char *val = getenv(name);
-            if (!val || (!*val && name_end != end)) {
+            if (!val || (!*val && name_end != end)) { /* a default serves when unset or empty */
                 if (name_end == end) return sl_fail(SL_EARG, "${%s} is not set", name);
                 for (const char *d = name_end + 2; d < end; d++) PUTC(*d);
             } else {
@@ -398,31 +372,29 @@ sl_status sl_expand_env(const char *text, char *out, size_t size)
     return SL_OK;
 }
 
-/* Joins dir and a path and removes "." and ".." lexically (the file need not exist). */
+/* Joins dir and path (path alone when absolute) and removes "." and ".." lexically: the file need
+ * not exist. dir is absolute. No strtok (hidden state) and no array of parts (no limit on them). */
 static sl_status resolve_path(const char *dir, const char *path, char *out, size_t size)
 {
-    char buf[2 * SL_PATH_MAX + 2];
-    if (path[0] == '/') snprintf(buf, sizeof buf, "%s", path);
-    else snprintf(buf, sizeof buf, "%s/%s", dir, path);
-    char *parts[SL_PATH_MAX / 2];
-    size_t n = 0;
-    for (char *tok = strtok(buf, "/"); tok; tok = strtok(NULL, "/")) {
-        if (strcmp(tok, ".") == 0) continue;
-        if (strcmp(tok, "..") == 0) {
-            if (n) n--;
-            continue;
+    size_t k = 0; /* out[0..k) is "/a/b", without a trailing slash */
+    const char *srcs[2] = {path[0] == '/' ? "" : dir, path};
+    for (int s = 0; s < 2; s++)
+        for (const char *p = srcs[s]; *p;) {
+            while (*p == '/') p++;
+            const char *e = p;
+            while (*e && *e != '/') e++;
+            size_t len = (size_t)(e - p);
+            if (len == 2 && p[0] == '.' && p[1] == '.') {
+                while (k > 0 && out[k - 1] != '/') k--;
+                if (k > 0) k--;
+            } else if (len > 0 && !(len == 1 && p[0] == '.')) {
+                if (k + len + 2 > size) return sl_fail(SL_EARG, "longer than %zu characters", size - 1);
+                out[k++] = '/';
+                memcpy(out + k, p, len);
+                k += len;
+            }
+            p = e;
         }
-        parts[n++] = tok;
-    }
-    size_t k = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(parts[i]);
-        if (k + len + 2 > size) return sl_fail(SL_EARG, "path too long");
-        out[k++] = '/';
-        memcpy(out + k, parts[i], len);
-        k += len;
-    }
     if (k == 0) out[k++] = '/';
     out[k] = '\0';
     return SL_OK;
@@ -445,13 +417,15 @@ static sl_status field_error(const load_ctx *c, const yn_node *n, const char *pa
 
 static sl_status field_error(const load_ctx *c, const yn_node *n, const char *path, const char *fmt, ...)
 {
-    char msg[512];
+    char msg[512], shown[1024], shown_path[600];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (c->where) return sl_fail(SL_ECONFIG, "%s: %s", c->where, msg);
-    return sl_fail(SL_ECONFIG, "%s:%d:%d: %s: %s", c->name, n->line, n->col, path, msg);
+    yn_printable(shown, sizeof shown, msg); /* values quoted in it may hold line breaks */
+    if (c->where) return sl_fail(SL_ECONFIG, "%s: %s", c->where, shown);
+    yn_printable(shown_path, sizeof shown_path, path);
+    return sl_fail(SL_ECONFIG, "%s:%d:%d: %s: %s", c->name, n->line, n->col, shown_path, shown);
 }
 
 static size_t edit_distance(const char *a, const char *b)
@@ -472,25 +446,63 @@ static size_t edit_distance(const char *a, const char *b)
     return d[la][lb];
 }
 
-static sl_status unknown_key(const load_ctx *c, const section *sec, const yn_node *k, const char *path)
+/* "unknown key (did you mean 'sample_rate'?)": the nearest key within two edits, else the only
+ * key that starts with what was written (or that it starts with), else the list of keys. */
+static void unknown_key_text(const section *sec, const char *key, char *out, size_t size)
 {
     const char *best = NULL;
     size_t best_d = 3;
     for (size_t i = 0; i < sec->n; i++) {
-        size_t d = edit_distance(k->value, sec->fields[i].key);
+        size_t d = edit_distance(key, sec->fields[i].key);
         if (d < best_d) {
             best_d = d;
             best = sec->fields[i].key;
         }
     }
-    if (best) return field_error(c, k, path, "unknown key (did you mean '%s'?)", best);
-    char keys[512];
-    size_t n = 0;
-    keys[0] = '\0';
+    size_t klen = strlen(key), n_prefix = 0;
+    for (size_t i = 0; !best && i < sec->n; i++) {
+        const char *f = sec->fields[i].key;
+        size_t flen = strlen(f);
+        if ((klen >= 3 && strncmp(f, key, klen) == 0) || (flen >= 3 && strncmp(key, f, flen) == 0)) n_prefix++;
+    }
+    for (size_t i = 0; !best && n_prefix == 1 && i < sec->n; i++) {
+        const char *f = sec->fields[i].key;
+        size_t flen = strlen(f);
+        if ((klen >= 3 && strncmp(f, key, klen) == 0) || (flen >= 3 && strncmp(key, f, flen) == 0)) best = f;
+    }
+    if (best) {
+        snprintf(out, size, "unknown key (did you mean '%s'?)", best);
+        return;
+    }
+    size_t n = (size_t)snprintf(out, size, "unknown key (valid: ");
     for (size_t i = 0; i < sec->n; i++)
-        n += (size_t)snprintf(keys + n, n < sizeof keys ? sizeof keys - n : 0, "%s%s", i ? ", " : "",
+        n += (size_t)snprintf(out + (n < size ? n : size), n < size ? size - n : 0, "%s%s", i ? ", " : "",
                               sec->fields[i].key);
-    return field_error(c, k, path, "unknown key (valid: %s)", keys);
+    snprintf(out + (n < size ? n : size), n < size ? size - n : 0, ")");
+}
+
+static sl_status unknown_key(const load_ctx *c, const section *sec, const yn_node *k, const char *path)
+{
+    char msg[512];
+    unknown_key_text(sec, k->value, msg, sizeof msg);
+    return field_error(c, k, path, "%s", msg);
+}
+
+/* A plain null (empty, "~" or "null"): a key given without a value. */
+static int is_null(const yn_node *n)
+{
+    return n->kind == YN_SCALAR && !n->quoted &&
+           (!*n->value || strcmp(n->value, "~") == 0 || strcmp(n->value, "null") == 0);
+}
+
+/* A whole number written with digits only (no sign, no spaces: strtoull would take " -3"). */
+static int parse_whole(const char *text, unsigned long long *x)
+{
+    if (!isdigit((unsigned char)text[0])) return 0;
+    char *end;
+    errno = 0;
+    *x = strtoull(text, &end, 10);
+    return !*end && errno != ERANGE;
 }
 
 static sl_status scalar_text(const load_ctx *c, const yn_node *n, const char *path, char *out, size_t size)
@@ -504,11 +516,9 @@ static sl_status scalar_text(const load_ctx *c, const yn_node *n, const char *pa
 
 static sl_status to_double(const load_ctx *c, const yn_node *n, const char *path, const char *text, double *v)
 {
-    char *end;
-    errno = 0;
-    *v = strtod(text, &end);
-    if (!*text || *end || errno == ERANGE || !isfinite(*v))
-        return field_error(c, n, path, "expected a number, got '%s'", text);
+    const char *rest;
+    if (!parse_number(text, v, &rest) || *rest) return field_error(c, n, path, "expected a number, got '%s'", text);
+    if (*v == 0) *v = 0.0; /* no "-0" */
     return SL_OK;
 }
 
@@ -548,6 +558,7 @@ static sl_status apply_field(load_ctx *c, const field *f, void *base, const yn_n
     char text[SL_PATH_MAX];
     switch (f->type) {
     case F_SECTION:
+        if (is_null(v)) return SL_OK; /* "split:" alone keeps the defaults */
         if (v->kind != YN_MAP) return field_error(c, v, path, "expected a mapping of keys");
         return apply_section(c, f->sub, p, v, path);
     case F_STRLIST: {
@@ -563,10 +574,19 @@ static sl_status apply_field(load_ctx *c, const field *f, void *base, const yn_n
             if (s == SL_OK && !*text) s = field_error(c, items[i], path, "empty item");
             if (s == SL_OK && !(vals[i] = strdup(text))) s = sl_fail(SL_ENOMEM, "out of memory");
         }
-        if (s == SL_OK) s = strlist_set(l, (const char *const *)vals, n);
-        for (size_t i = 0; i < n; i++) free(vals[i]);
-        free(vals);
-        return s;
+        if (s != SL_OK) {
+            for (size_t i = 0; i < n; i++) free(vals[i]);
+            free(vals);
+            return s;
+        }
+        strlist_free(l); /* the list takes the new items */
+        if (!n) {
+            free(vals);
+            vals = NULL;
+        }
+        l->items = vals;
+        l->n = n;
+        return SL_OK;
     }
     case F_FLOATLIST: {
         sl_floatlist *l = (sl_floatlist *)p;
@@ -591,7 +611,7 @@ static sl_status apply_field(load_ctx *c, const field *f, void *base, const yn_n
         return SL_OK;
     }
     case F_RANGE: {
-        if (v->kind == YN_SCALAR && !v->quoted && (strcmp(v->value, "null") == 0 || strcmp(v->value, "~") == 0)) {
+        if (is_null(v)) {
             *(int *)((char *)base + f->aux_off) = 0; /* not given */
             return SL_OK;
         }
@@ -621,7 +641,7 @@ static sl_status apply_field(load_ctx *c, const field *f, void *base, const yn_n
             *p = '\0';
             return SL_OK;
         }
-        if (resolve_path(c->dir, text, p, SL_PATH_MAX) != SL_OK) return field_error(c, v, path, "path too long");
+        if (resolve_path(c->dir, text, p, SL_PATH_MAX) != SL_OK) return field_error(c, v, path, "%s", sl_last_error());
         return SL_OK;
     case F_ENUM:
         for (int i = 0; f->names[i]; i++)
@@ -638,11 +658,8 @@ static sl_status apply_field(load_ctx *c, const field *f, void *base, const yn_n
             return field_error(c, v, path, "'%s' is not one of: %s", text, opts);
         }
     case F_COUNT: {
-        char *end;
-        errno = 0;
-        unsigned long long x = strtoull(text, &end, 10);
-        if (!*text || *end || errno == ERANGE || text[0] == '-' || text[0] == '+')
-            return field_error(c, v, path, "expected a whole number, got '%s'", text);
+        unsigned long long x;
+        if (!parse_whole(text, &x)) return field_error(c, v, path, "expected a whole number, got '%s'", text);
         if ((double)x < f->lo || (double)x > f->hi)
             return field_error(c, v, path, "must be in [%.0f, %.0f] (got %s)", f->lo, f->hi, text);
         *(size_t *)p = (size_t)x;
@@ -675,11 +692,8 @@ static sl_status apply_field(load_ctx *c, const field *f, void *base, const yn_n
         return SL_OK;
     }
     case F_SEED: {
-        char *end;
-        errno = 0;
-        unsigned long long x = strtoull(text, &end, 10);
-        if (!*text || *end || errno == ERANGE || text[0] == '-')
-            return field_error(c, v, path, "expected a whole number >= 0, got '%s'", text);
+        unsigned long long x;
+        if (!parse_whole(text, &x)) return field_error(c, v, path, "expected a whole number >= 0, got '%s'", text);
         *(uint64_t *)p = (uint64_t)x;
         return SL_OK;
     }
@@ -688,9 +702,8 @@ static sl_status apply_field(load_ctx *c, const field *f, void *base, const yn_n
             *(int *)p = -1;
             return SL_OK;
         }
-        char *end;
-        long x = strtol(text, &end, 10);
-        if (!*text || *end || x < 0 || x > 1023)
+        unsigned long long x;
+        if (!parse_whole(text, &x) || x > 1023)
             return field_error(c, v, path, "expected 'mix' or a channel number in [0, 1023], got '%s'", text);
         *(int *)p = (int)x;
         return SL_OK;
@@ -715,12 +728,42 @@ static sl_status apply_section(load_ctx *c, const section *sec, void *base, cons
     return SL_OK;
 }
 
+/* Sets the fields of sec from their default texts, through the same code as values from a file. */
+static void apply_defaults(const section *sec, void *base)
+{
+    for (size_t i = 0; i < sec->n; i++) {
+        const field *f = &sec->fields[i];
+        if (f->type == F_SECTION) {
+            apply_defaults(f->sub, (char *)base + f->off);
+            continue;
+        }
+        if (!f->def) continue;
+        load_ctx c = {.name = "default", .dir = "/", .where = "default", .split_by_given = 0};
+        yn_node one = {.kind = YN_SCALAR, .line = 1, .col = 1, .value = (char *)f->def}; /* read only */
+        yn_node *v = &one;
+        if (f->type == F_STRLIST || f->type == F_FLOATLIST || f->type == F_RANGE) v = NULL; /* "[a, b]" */
+        /* Only an allocation can fail here (the texts are checked by the tests); a list then stays
+         * empty, which parse_config reports as SL_ENOMEM. */
+        if (!v && yn_parse(f->def, strlen(f->def), "default", &v) != SL_OK) continue;
+        if (v) (void)apply_field(&c, f, base, v, f->key);
+        if (v != &one) yn_free(v);
+    }
+}
+
+void sl_config_defaults(sl_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    apply_defaults(&top_section, cfg);
+}
+
 /* Applies "a.b.c=value": finds the field along the path, parses the value as YAML. */
 static sl_status apply_override(load_ctx *c, sl_config *cfg, const char *ov)
 {
     const char *eq = strchr(ov, '=');
-    char where[600];
-    snprintf(where, sizeof where, "--set %.*s", eq ? (int)(eq - ov) : (int)strlen(ov), ov);
+    char where[600], key_path[512];
+    snprintf(key_path, sizeof key_path, "%.*s", eq ? (int)(eq - ov) : (int)strlen(ov), ov);
+    snprintf(where, sizeof where, "--set ");
+    yn_printable(where + 6, sizeof where - 6, key_path);
     if (!eq || eq == ov) return sl_fail(SL_ECONFIG, "%s: expected key.path=value", where);
     c->where = where;
     const section *sec = &top_section;
@@ -742,7 +785,11 @@ static sl_status apply_override(load_ctx *c, sl_config *cfg, const char *ov)
         f = NULL;
         for (size_t j = 0; j < sec->n && !f; j++)
             if (strcmp(sec->fields[j].key, key) == 0) f = &sec->fields[j];
-        if (!f) return sl_fail(SL_ECONFIG, "%s: unknown key '%s'", where, key);
+        if (!f) {
+            char msg[512];
+            unknown_key_text(sec, key, msg, sizeof msg);
+            return sl_fail(SL_ECONFIG, "%s: %s", where, msg);
+        }
         p = dot ? dot + 1 : eq;
     }
     yn_node *v = NULL;
@@ -750,6 +797,22 @@ static sl_status apply_override(load_ctx *c, sl_config *cfg, const char *ov)
     sl_status s = SL_OK;
     if (f->type == F_STRLIST || f->type == F_FLOATLIST || f->type == F_RANGE || f->type == F_SECTION) {
         s = yn_parse(val, strlen(val), where, &v); /* "[a, b]" */
+        if (s == SL_ECONFIG && strncmp(sl_last_error(), where, strlen(where)) == 0) {
+            /* "--set k:2:1: YAML syntax: ..." -> "--set k: YAML syntax: ...": the value is one line */
+            const char *m = sl_last_error() + strlen(where);
+            size_t i = 0;
+            int ok = m[i] == ':';
+            for (int part = 0; ok && part < 2; part++) {
+                size_t j = ++i;
+                while (isdigit((unsigned char)m[i])) i++;
+                ok = i > j && m[i] == ':';
+            }
+            if (ok && m[i + 1] == ' ') {
+                char rest[900];
+                snprintf(rest, sizeof rest, "%s", m + i + 2);
+                s = sl_fail(SL_ECONFIG, "%s: %s", where, rest);
+            }
+        }
     } else { /* a single value is taken as written: "{label}_{group}.wav" is no YAML mapping */
         v = calloc(1, sizeof *v);
         if (v && !(v->value = strdup(val))) {
@@ -823,16 +886,25 @@ static sl_status check_config(const load_ctx *c, sl_config *cfg)
     return SL_OK;
 }
 
-sl_status sl_config_parse(sl_config *cfg, const char *text, size_t len, const char *name, const char *dir,
-                          const char *const *overrides, size_t n_overrides)
+/* Loads text into cfg; default_name is the name when the text gives none. */
+static sl_status parse_config(sl_config *cfg, const char *text, size_t len, const char *name, const char *dir,
+                              const char *default_name, const char *const *overrides, size_t n_overrides)
 {
     sl_config_defaults(cfg);
     snprintf(cfg->path, sizeof cfg->path, "%s", name);
-    snprintf(cfg->dir, sizeof cfg->dir, "%s", dir && *dir ? dir : ".");
+    snprintf(cfg->name, sizeof cfg->name, "%s", default_name);
+    sl_status s = SL_OK;
+    if (!cfg->data.extensions.n || !cfg->model.widths.n) s = sl_fail(SL_ENOMEM, "out of memory"); /* in defaults */
+    /* The folder relative paths are resolved against, made absolute (dir may be relative or NULL). */
+    char cwd[SL_PATH_MAX];
+    if (s == SL_OK && (!dir || dir[0] != '/') && !getcwd(cwd, sizeof cwd))
+        s = sl_fail(SL_EIO, "%s: cannot find the current folder", name);
+    if (s == SL_OK && resolve_path(cwd, dir && *dir ? dir : ".", cfg->dir, sizeof cfg->dir) != SL_OK)
+        s = sl_fail(SL_ECONFIG, "%s: its folder's path is too long", name);
     load_ctx c = {.name = name, .dir = cfg->dir, .where = NULL, .split_by_given = 0};
     yn_node *root = NULL;
-    sl_status s = len > CONFIG_MAX_BYTES ? sl_fail(SL_ECONFIG, "%s: larger than 1 MiB", name)
-                                         : yn_parse(text, len, name, &root);
+    if (s == SL_OK)
+        s = len > CONFIG_MAX_BYTES ? sl_fail(SL_ECONFIG, "%s: larger than 1 MiB", name) : yn_parse(text, len, name, &root);
     if (s == SL_OK && !root) s = sl_fail(SL_ECONFIG, "%s: empty config", name);
     if (s == SL_OK && root->kind != YN_MAP)
         s = sl_fail(SL_ECONFIG, "%s:%d:%d: the config must be a mapping of sections (name:, data:, ...)", name,
@@ -843,6 +915,12 @@ sl_status sl_config_parse(sl_config *cfg, const char *text, size_t len, const ch
     yn_free(root);
     if (s != SL_OK) sl_config_free(cfg);
     return s;
+}
+
+sl_status sl_config_parse(sl_config *cfg, const char *text, size_t len, const char *name, const char *dir,
+                          const char *const *overrides, size_t n_overrides)
+{
+    return parse_config(cfg, text, len, name, dir, "config", overrides, n_overrides);
 }
 
 sl_status sl_config_load(sl_config *cfg, const char *path, const char *const *overrides, size_t n_overrides)
@@ -857,21 +935,15 @@ sl_status sl_config_load(sl_config *cfg, const char *path, const char *const *ov
     if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - path) + (slash == path), path);
     else snprintf(dir, sizeof dir, ".");
     if (!realpath(dir, abs_dir)) snprintf(abs_dir, sizeof abs_dir, "%s", dir);
-    sl_status s = sl_config_parse(cfg, text, len, path, abs_dir, overrides, n_overrides);
-    free(text);
-    if (s != SL_OK) return s;
     /* The default name is the file's stem. */
-    int named = 0;
-    for (size_t i = 0; i < n_overrides; i++) named |= strncmp(overrides[i], "name=", 5) == 0;
-    if (!named && strcmp(cfg->name, "config") == 0) {
-        const char *base = slash ? slash + 1 : path;
-        const char *dot = strrchr(base, '.');
-        size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
-        if (n >= sizeof cfg->name) n = sizeof cfg->name - 1;
-        memcpy(cfg->name, base, n);
-        cfg->name[n] = '\0';
-    }
-    return SL_OK;
+    char stem[SL_NAME_MAX];
+    const char *base = slash ? slash + 1 : path;
+    const char *dot = strrchr(base, '.');
+    size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    snprintf(stem, sizeof stem, "%.*s", (int)(n < sizeof stem ? n : sizeof stem - 1), base);
+    sl_status s = parse_config(cfg, text, len, path, abs_dir, *stem ? stem : "config", overrides, n_overrides);
+    free(text);
+    return s;
 }
 
 /* ---- writing -------------------------------------------------------------------------------- */
@@ -883,7 +955,7 @@ static void write_string(FILE *out, const char *s)
         unsigned char ch = (unsigned char)*s;
         if (ch == '"' || ch == '\\') fprintf(out, "\\%c", ch);
         else if (ch == '$') fputs("$$", out); /* read back through ${ENV} expansion */
-        else if (ch < 0x20) fprintf(out, "\\x%02x", ch);
+        else if (ch < 0x20 || ch == 0x7f) fprintf(out, "\\x%02x", ch);
         else fputc(ch, out);
     }
     fputc('"', out);
@@ -973,7 +1045,7 @@ sl_status sl_config_save(const sl_config *cfg, const char *path)
     FILE *f = open_memstream(&buf, &len);
     if (!f) return sl_fail(SL_ENOMEM, "out of memory");
     sl_status s = sl_config_write(cfg, f);
-    fclose(f);
+    if (fclose(f) != 0 && s == SL_OK) s = sl_fail(SL_ENOMEM, "%s: out of memory writing the config", path);
     if (s == SL_OK) s = sl_write_file_atomic(path, buf, len);
     free(buf);
     return s;

@@ -1,6 +1,8 @@
 /* A YAML document as a small tree of mappings, sequences and scalars, each with its position,
- * built with libyaml's event parser. Aliases, tags beyond the core ones, several documents and
- * duplicate keys are refused: a config is plain data. */
+ * built with libyaml's event parser. Anchors and aliases (the stuff of "billion laughs" bombs),
+ * tags beyond the core ones (!!str, !!int, ...), several documents, keys that are not scalars and
+ * duplicate keys are refused: a config is plain data. Depth (64) and node count (100,000) are
+ * capped. */
 #ifndef SIGLOOP_IO_YAML_TREE_H
 #define SIGLOOP_IO_YAML_TREE_H
 
@@ -19,9 +21,14 @@ typedef struct yn_node {
     size_t n_items;
 } yn_node;
 
-/* Parses text (len bytes). Errors (SL_ECONFIG) read "name:line:col: problem". An empty document
- * gives *out = NULL and SL_OK. */
+/* Parses text (len bytes). Errors (SL_ECONFIG) read "name:line:col: problem", or
+ * "name:line:col: key.path: problem" when the problem sits under a key ("data.root: duplicate key
+ * (first on line 2)"). An empty document gives *out = NULL and SL_OK. On error *out is NULL. */
 sl_status yn_parse(const char *text, size_t len, const char *name, yn_node **out);
 void yn_free(yn_node *n); /* NULL-safe */
+
+/* Copies in to out (size > 0), writing control characters as \n, \t, \xNN, so that text from a
+ * file keeps a message on one line. Truncates to fit. */
+void yn_printable(char *out, size_t size, const char *in);
 
 #endif
