@@ -1,7 +1,8 @@
 /* Files that matter are written atomically: to a temporary file in the same folder, flushed and
  * fsync'ed, then renamed over the target, and the folder fsync'ed. A reader sees the old file or
  * the new one, never a mix; a writer killed at any moment leaves the old file intact (and at worst
- * a stray "<name>.tmp.<pid>" file, which the next writer of that name removes). */
+ * a stray "<name>.tmp.<pid>" file, which the next writer of that name removes once process <pid>
+ * is gone). A process writes a given target through one sl_afile at a time. */
 #ifndef SIGLOOP_FILEIO_H
 #define SIGLOOP_FILEIO_H
 

@@ -5,7 +5,8 @@
  * handed out in index order from a shared counter, so work balances itself; results must be
  * written by index (never depend on which worker ran a task) to keep output deterministic.
  * `worker` is in [0, sl_pool_size(pool)) and lets a task use per-worker scratch memory.
- * One sl_pool_run at a time per pool (calls from several threads are serialised). */
+ * One sl_pool_run at a time per pool (calls from several threads are serialised). A task must not
+ * run its own pool: such a nested sl_pool_run returns SL_EINTERNAL instead of deadlocking. */
 #ifndef SIGLOOP_POOL_H
 #define SIGLOOP_POOL_H
 

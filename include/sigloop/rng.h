@@ -33,7 +33,7 @@ uint64_t sl_rng_u64(sl_rng *r);
 /* Uniform in [0, 1) with 24 (float) or 53 (double) random bits. */
 float sl_rng_uniform(sl_rng *r);
 double sl_rng_uniform_double(sl_rng *r);
-/* Uniform integer in [0, n), without modulo bias; n > 0. */
+/* Uniform integer in [0, n), without modulo bias (Lemire's method); n > 0 (n = 0 gives 0). */
 uint32_t sl_rng_below(sl_rng *r, uint32_t n);
 /* Standard normal (Box-Muller on two uniforms). */
 double sl_rng_normal(sl_rng *r);

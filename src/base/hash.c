@@ -1,4 +1,7 @@
-/* BLAKE2b, RFC 7693, unkeyed. Written from the RFC's reference description. */
+/* BLAKE2b, RFC 7693, unkeyed. Written from the RFC's description (section 3) and checked against
+ * its Appendix A. Words are loaded and stored byte by byte, little-endian, so the digest does not
+ * depend on the host's byte order. The digest length is part of the parameter block mixed into
+ * h[0], so a 16-byte digest is not the first 16 bytes of the 64-byte one. */
 #include "sigloop/hash.h"
 
 #include <errno.h>
@@ -46,6 +49,7 @@ static uint64_t load64(const uint8_t *p) /* little-endian on every host */
         v[b] = rotr64(v[b] ^ v[c], 63);      \
     } while (0)
 
+/* F of RFC 7693 section 3.2: twelve rounds of G over the 16-word working vector. */
 static void compress(sl_blake2b *s, const uint8_t block[128], int last)
 {
     uint64_t v[16], m[16];
@@ -73,6 +77,7 @@ static void compress(sl_blake2b *s, const uint8_t block[128], int last)
 
 void sl_blake2b_init(sl_blake2b *s, size_t outlen)
 {
+    /* outside [1, 64] breaks the contract; clamping keeps final() inside h[] */
     if (outlen < 1) outlen = 1;
     if (outlen > 64) outlen = 64;
     memset(s, 0, sizeof *s);
@@ -141,12 +146,14 @@ sl_status sl_hash_file(const char *path, char hex[SL_HASH_HEX])
     if (!f) return sl_fail(SL_EIO, "%s: cannot open: %s", path, strerror(errno));
     sl_blake2b s;
     sl_blake2b_init(&s, 16);
+    /* 64 KiB chunks: large enough that the loop costs nothing next to the compression, small
+     * enough for the stack of any pool thread. */
     uint8_t buf[65536];
     size_t got;
     while ((got = fread(buf, 1, sizeof buf, f)) > 0) sl_blake2b_update(&s, buf, got);
-    int bad = ferror(f);
+    int err = ferror(f) ? (errno ? errno : EIO) : 0;
     fclose(f);
-    if (bad) return sl_fail(SL_EIO, "%s: read error", path);
+    if (err) return sl_fail(SL_EIO, "%s: read error: %s", path, strerror(err));
     uint8_t d[16];
     sl_blake2b_final(&s, d);
     to_hex(d, 16, hex);

@@ -1,5 +1,8 @@
 /* Philox4x32-10 (Salmon, Moraes, Dror, Shaw: "Parallel random numbers: as easy as 1, 2, 3",
- * SC'11) and SipHash-2-4. No state is hidden: a draw is a pure function of key and counter. */
+ * SC'11) and SipHash-2-4. No state is hidden: a draw is a pure function of key and counter.
+ *
+ * Everything here is defined on 32- and 64-bit integers and on bytes read one at a time, so the
+ * results are the same on every host, whatever its byte order; the unit tests pin them. */
 #include "sigloop/rng.h"
 
 #include <math.h>
@@ -9,6 +12,8 @@
 #define PHILOX_W0 0x9E3779B9u
 #define PHILOX_W1 0xBB67AE85u
 
+/* Ten rounds of the Philox S-box, bumping the key between rounds, exactly as Random123's
+ * philox4x32_R(10, ...); bumping after the tenth round too is harmless (the key is a copy). */
 void sl_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4])
 {
     uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3];
@@ -55,12 +60,15 @@ uint32_t sl_rng_u32(sl_rng *r)
     return r->buf[r->used++];
 }
 
+/* High word first: the order is part of the stream's definition, so it must never change. */
 uint64_t sl_rng_u64(sl_rng *r)
 {
     uint64_t hi = sl_rng_u32(r);
     return (hi << 32) | sl_rng_u32(r);
 }
 
+/* The top 24 bits fill a float's mantissa exactly, so the result is k / 2^24 and never rounds up
+ * to 1.0f (a full 32-bit word converted to float would). */
 float sl_rng_uniform(sl_rng *r) { return (float)(sl_rng_u32(r) >> 8) * (1.0f / 16777216.0f); }
 
 double sl_rng_uniform_double(sl_rng *r)
@@ -70,7 +78,10 @@ double sl_rng_uniform_double(sl_rng *r)
 
 uint32_t sl_rng_below(sl_rng *r, uint32_t n)
 {
-    /* Lemire's multiply-and-reject: unbiased, one multiplication in the common case. */
+    /* Lemire's multiply-and-reject ("Fast random integer generation in an interval", 2019):
+     * unbiased, one multiplication in the common case; the division only when a draw lands in
+     * the short biased zone. n == 0 breaks the contract; 0 avoids a division by zero. */
+    if (n == 0) return 0;
     uint64_t m = (uint64_t)sl_rng_u32(r) * n;
     uint32_t low = (uint32_t)m;
     if (low < n) {
@@ -85,13 +96,19 @@ uint32_t sl_rng_below(sl_rng *r, uint32_t n)
 
 double sl_rng_normal(sl_rng *r)
 {
-    /* Box-Muller; 1 - u keeps the logarithm's argument in (0, 1]. */
+    /* Box-Muller; 1 - u keeps the logarithm's argument in (0, 1], so log(0) cannot happen and
+     * the largest magnitude is sqrt(-2 log 2^-53) ~ 8.6. Only the cosine half is used: keeping
+     * the sine half would put state beside the counter, and a draw must depend on it alone. */
     double u1 = 1.0 - sl_rng_uniform_double(r);
     double u2 = sl_rng_uniform_double(r);
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586476925 * u2);
 }
 
 /* ---- SipHash-2-4 ---------------------------------------------------------------------------- */
+
+/* Written from the paper (Aumasson and Bernstein, "SipHash: a fast short-input PRF", 2012): the
+ * message is read as little-endian 64-bit words, the last word holds the remaining bytes and the
+ * length modulo 256 in its top byte; 2 rounds per word, 4 at the end. */
 
 static uint64_t rotl64(uint64_t x, unsigned b) { return (x << b) | (x >> (64 - b)); }
 
@@ -133,6 +150,9 @@ uint64_t sl_siphash24(uint64_t k0, uint64_t k1, const void *data, size_t len)
     return v0 ^ v1 ^ v2 ^ v3;
 }
 
+/* (seed, ~seed) rather than (seed, 0) so that no seed gives an all-zero key. This construction is
+ * frozen: hash-based splits store nothing but the seed, so changing it would silently move
+ * examples between train, validation and test. */
 uint64_t sl_hash64(const void *data, size_t len, uint64_t seed)
 {
     return sl_siphash24(seed, ~seed, data, len);
