@@ -109,17 +109,25 @@ typedef struct {
 } sl_features_config;
 
 /* model: the network (built by nn/build.c). */
+enum { SL_ARCH_TC_RESNET, SL_ARCH_CNN, SL_ARCH_DENSENET, SL_ARCH_DS_CNN, SL_ARCH_RESNET };
+const char *sl_model_arch_name(int arch); /* "tc-resnet", ...; "?" for an unknown value */
 typedef struct {
-    int arch;                 /* arch: tc-resnet | cnn | densenet | ds-cnn */
+    int arch;                 /* arch: tc-resnet | cnn | densenet | ds-cnn | resnet (SL_ARCH_*) */
+    size_t dims;              /* 1: the bands are channels of a 1-D convolution over time;
+                                 2: the features are a one-channel image (1, bands, frames) and
+                                 kernels are square (cnn, ds-cnn, resnet, densenet); 1 */
     sl_floatlist widths;      /* channels: the stem's, then one per stage; default [16, 24, 32, 48] */
-    size_t kernel;            /* temporal kernel of the stages; 9 */
+    size_t kernel;            /* kernel of the stages (k, or k x k in 2-D); 9 */
     size_t stem_kernel;       /* 3 */
+    sl_floatlist stem_shape;  /* 2-D stem kernel as [bands, frames] (default stem_kernel square) */
+    size_t stem_stride;       /* the stem's stride (on both axes in 2-D); 1 */
     double width_multiplier;  /* scales every width (rounded, at least 1); 1 */
     size_t blocks;            /* residual blocks per stage: 1 (TC-ResNet8), 2 (TC-ResNet14);
                                  densenet: layers per dense block */
     size_t growth;            /* densenet: channels each layer adds; 12 */
     size_t dense_blocks;      /* densenet: dense blocks (widths[0] is the stem's width); 3 */
     double compression;       /* densenet: transition width = compression x channels; 0.5 */
+    double dropout;           /* dropout rate before the classifier (0: none); 0 */
 } sl_model_config;
 
 /* train: the optimisation. */

@@ -2,7 +2,8 @@
  *
  * A graph is an ordered array of nodes; node 0 is the input, every other node names the nodes it
  * reads (always earlier ones), so forward runs the array in order and backward in reverse. Shapes
- * are per example and inferred when a node is added: (C, T) for 1-D signals, (F) for vectors.
+ * are per example and inferred when a node is added: (C, T) for 1-D signals, (C, H, W) for 2-D
+ * ones (a spectrogram as one channel: (1, bands, frames)), (F) for vectors.
  * A builder call returns the new node's index, or -1 after recording a message; the first error
  * sticks (sl_graph_status), so a builder can add a whole network and check once.
  *
@@ -43,16 +44,20 @@ typedef enum {
     SL_OP_DENSE,     /* (F) -> (units), bias */
     SL_OP_RELU6,     /* min(max(x, 0), 6) */
     SL_OP_SWISH,     /* x sigmoid(x) */
-    SL_OP_MAXPOOL,   /* (C, T) -> (C, T'), window kernel, stride */
+    SL_OP_MAXPOOL,   /* (C, T) -> (C, T'), window kernel, stride; k x k on (C, H, W) */
     SL_OP_AVGPOOL,   /* the same, averaging */
     SL_OP_FLATTEN,   /* (C, T) -> (C T) */
-    SL_OP_CONCAT,    /* n inputs (C_i, T) -> (sum C_i, T): a dense block's join */
+    SL_OP_CONCAT,    /* n inputs (C_i, ...) -> (sum C_i, ...): a dense block's join */
+    SL_OP_CONV2D,    /* (C_in, H, W) -> (C_out, H', W'), per axis kernel, stride, padding, dilation;
+                        groups, bias */
+    SL_OP_DROPOUT,   /* training: zero each value with probability rate, scale the rest by
+                        1 / (1 - rate); inference: identity */
     SL_OP_COUNT
 } sl_op;
 
 typedef struct {
-    int rank;          /* 1 or 2 */
-    size_t d[2];       /* (F) or (C, T) */
+    int rank;          /* 1, 2 or 3 */
+    size_t d[3];       /* (F), (C, T) or (C, H, W) */
 } sl_shape;
 
 size_t sl_shape_size(const sl_shape *s);
@@ -64,7 +69,9 @@ typedef struct {
     int n_in;
     sl_shape shape;         /* of the output, per example */
     /* attributes */
-    size_t c_out, kernel, stride, pad, dilation, groups; /* conv1d */
+    size_t c_out, kernel, stride, pad, dilation, groups; /* conv1d; conv2d: along W (time) */
+    size_t kernel_h, stride_h, pad_h, dilation_h;       /* conv2d: along H (bands) */
+    double rate;            /* dropout */
     int bias;               /* conv1d, dense */
     size_t units;           /* dense */
     double eps, momentum;   /* batchnorm: 1e-5, 0.1 (as PyTorch) */
@@ -95,6 +102,11 @@ int sl_graph_maxpool(sl_graph *g, int x, size_t kernel, size_t stride, const cha
 int sl_graph_avgpool(sl_graph *g, int x, size_t kernel, size_t stride, const char *name);
 int sl_graph_flatten(sl_graph *g, int x, const char *name);
 int sl_graph_concat(sl_graph *g, const int *xs, int n, const char *name);
+/* conv2d over (C, H, W): kernel (kh, kw), stride (sh, sw), zero padding (ph, pw) on both sides,
+ * dilation (dh, dw); groups = C_in = C_out is depthwise. w: (C_out, C_in / groups, kh, kw), b. */
+int sl_graph_conv2d(sl_graph *g, int x, size_t c_out, size_t kh, size_t kw, size_t sh, size_t sw, size_t ph,
+                    size_t pw, size_t dh, size_t dw, size_t groups, int bias, const char *name);
+int sl_graph_dropout(sl_graph *g, int x, double rate, const char *name);
 
 size_t sl_graph_count(const sl_graph *g);
 const sl_node *sl_graph_node(const sl_graph *g, size_t i);
@@ -128,8 +140,13 @@ sl_real *sl_net_state(sl_net *net);   /* (sl_graph_n_state) */
  * (seed, node, index). */
 void sl_net_init(sl_net *net, uint64_t seed);
 
+/* Dropout's masks are drawn from (seed, step, node, example, value). sl_net_init sets (seed, 0);
+ * every training forward adds 1 to step afterwards. A trainer sets both before each step, so a
+ * resumed run draws the same masks as an uninterrupted one. */
+void sl_net_set_noise(sl_net *net, uint64_t seed, uint64_t step);
+
 /* Forward for n examples of x (n, input shape). training: batch norm uses and updates batch
- * statistics. Returns the output (n, output shape), valid until the next call. */
+ * statistics, dropout draws masks. Returns the output (n, output shape), valid until the next call. */
 sl_status sl_net_forward(sl_net *net, const sl_real *x, size_t n, int training, const sl_real **out);
 
 /* Backward from dy (n, output shape) after a training forward of the same n: zeroes the activation

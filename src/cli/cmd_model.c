@@ -38,7 +38,8 @@ static void group_digits(char *buf, size_t size, size_t v)
 static void shape_text(char *buf, size_t size, const sl_shape *s)
 {
     if (s->rank == 1) snprintf(buf, size, "%zu", s->d[0]);
-    else snprintf(buf, size, "%zu x %zu", s->d[0], s->d[1]);
+    else if (s->rank == 2) snprintf(buf, size, "%zu x %zu", s->d[0], s->d[1]);
+    else snprintf(buf, size, "%zu x %zu x %zu", s->d[0], s->d[1], s->d[2]);
 }
 
 int cmd_model(int argc, char **argv)
@@ -72,8 +73,8 @@ int cmd_model(int argc, char **argv)
         sl_config_free(&cfg);
         return CLI_FAIL;
     }
-    static const char *const arch[] = {"tc-resnet", "cnn", "densenet", "ds-cnn"};
-    printf("model %s on %zu x %zu features, %zu classes\n\n", arch[cfg.model.arch], bands, frames, classes);
+    printf("model %s%s on %zu x %zu features, %zu classes\n\n", sl_model_arch_name(cfg.model.arch),
+           cfg.model.dims == 2 ? " (2-D)" : "", bands, frames, classes);
     printf("  %3s  %-20s %-10s %-10s %10s %12s\n", "#", "name", "op", "output", "params", "MACs");
     size_t total_macs = 0;
     char sh[48], pa[32], ma[32];

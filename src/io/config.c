@@ -152,18 +152,27 @@ static const field features_fields[] = {
 };
 static const section features_section = SECTION(features_fields);
 
-static const char *const arch_names[] = {"tc-resnet", "cnn", "densenet", "ds-cnn", NULL};
+static const char *const arch_names[] = {"tc-resnet", "cnn", "densenet", "ds-cnn", "resnet", NULL};
+
+const char *sl_model_arch_name(int arch)
+{
+    return arch >= 0 && arch < (int)(sizeof arch_names / sizeof *arch_names) - 1 ? arch_names[arch] : "?";
+}
 #define MODEL(m) offsetof(sl_model_config, m)
 static const field model_fields[] = {
     FLD("arch", F_ENUM, MODEL(arch), "tc-resnet", .names = arch_names),
+    FLD("dims", F_COUNT, MODEL(dims), "1", .lo = 1, .hi = 2),
     FLD("widths", F_FLOATLIST, MODEL(widths), "[16, 24, 32, 48]", .lo = 1, .hi = 4096),
     FLD("kernel", F_COUNT, MODEL(kernel), "9", .lo = 1, .hi = 255),
     FLD("stem_kernel", F_COUNT, MODEL(stem_kernel), "3", .lo = 1, .hi = 255),
+    FLD("stem_shape", F_FLOATLIST, MODEL(stem_shape), NULL, .lo = 1, .hi = 255),
+    FLD("stem_stride", F_COUNT, MODEL(stem_stride), "1", .lo = 1, .hi = 64),
     FLD("width_multiplier", F_FLOAT, MODEL(width_multiplier), "1", .lo = 0, .hi = 16, .lo_open = 1),
     FLD("blocks", F_COUNT, MODEL(blocks), "1", .lo = 1, .hi = 64),
     FLD("growth", F_COUNT, MODEL(growth), "12", .lo = 1, .hi = 1024),
     FLD("dense_blocks", F_COUNT, MODEL(dense_blocks), "3", .lo = 1, .hi = 16),
     FLD("compression", F_FLOAT, MODEL(compression), "0.5", .lo = 0, .hi = 1, .lo_open = 1),
+    FLD("dropout", F_FLOAT, MODEL(dropout), "0", .lo = 0, .hi = 1, .hi_open = 1),
 };
 static const section model_section = SECTION(model_fields);
 
@@ -865,6 +874,13 @@ static sl_status check_config(const load_ctx *c, sl_config *cfg)
     for (size_t i = 0; i < mc->widths.n; i++)
         if (mc->widths.v[i] != floor(mc->widths.v[i]))
             return sl_fail(SL_ECONFIG, "%s: model.widths: item %zu (%g) is not a whole number", n, i + 1, mc->widths.v[i]);
+    if (mc->stem_shape.n && (mc->stem_shape.n != 2 || mc->stem_shape.v[0] != floor(mc->stem_shape.v[0]) ||
+                             mc->stem_shape.v[1] != floor(mc->stem_shape.v[1])))
+        return sl_fail(SL_ECONFIG, "%s: model.stem_shape: give two whole numbers [bands, frames], e.g. [4, 10]", n);
+    if (mc->stem_shape.n && mc->dims != 2)
+        return sl_fail(SL_ECONFIG, "%s: model.stem_shape: only for 2-D models (dims: 2)", n);
+    if (mc->dims == 2 && mc->arch == SL_ARCH_TC_RESNET)
+        return sl_fail(SL_ECONFIG, "%s: model.dims: tc-resnet is 1-D by design (use arch: resnet for 2-D)", n);
     if (fc->type == 4 && fc->band_edges.n < 2)
         return sl_fail(SL_ECONFIG, "%s: features.band_edges: band_energy needs at least two edges, e.g. [0.5, 3, 8]", n);
     const sl_filter_config *ft = &fc->filter;

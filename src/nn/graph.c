@@ -34,6 +34,8 @@ static const sl_op_def *op_def(sl_op op)
     case SL_OP_AVGPOOL: return &sl_op_avgpool_def;
     case SL_OP_FLATTEN: return &sl_op_flatten_def;
     case SL_OP_CONCAT: return &sl_op_concat_def;
+    case SL_OP_CONV2D: return &sl_op_conv2d_def;
+    case SL_OP_DROPOUT: return &sl_op_dropout_def;
     default: return NULL;
     }
 }
@@ -45,13 +47,18 @@ const char *sl_op_name(sl_op op)
     return d ? d->name : "?";
 }
 
-size_t sl_shape_size(const sl_shape *s) { return s->rank == 1 ? s->d[0] : s->d[0] * s->d[1]; }
+size_t sl_shape_size(const sl_shape *s)
+{
+    size_t n = 1;
+    for (int i = 0; i < s->rank && i < 3; i++) n *= s->d[i];
+    return n;
+}
 
 sl_status sl_graph_new(sl_graph **out, const sl_shape *input)
 {
     *out = NULL;
-    if (input->rank < 1 || input->rank > 2 || sl_shape_size(input) == 0)
-        return sl_fail(SL_EARG, "graph: the input shape must be (F) or (C, T) with no zero dimension");
+    if (input->rank < 1 || input->rank > 3 || sl_shape_size(input) == 0)
+        return sl_fail(SL_EARG, "graph: the input shape must be (F), (C, T) or (C, H, W) with no zero dimension");
     sl_graph *g = calloc(1, sizeof *g);
     if (!g || !(g->nodes = calloc(16, sizeof *g->nodes))) {
         free(g);
@@ -128,6 +135,23 @@ int sl_graph_conv1d(sl_graph *g, int x, size_t c_out, size_t kernel, size_t stri
 {
     sl_node node = {.op = SL_OP_CONV1D, .in = {x}, .n_in = 1, .c_out = c_out, .kernel = kernel, .stride = stride,
                     .pad = pad, .dilation = dilation, .groups = groups, .bias = bias};
+    name_node(g, &node, name);
+    return add_node(g, &node);
+}
+
+int sl_graph_conv2d(sl_graph *g, int x, size_t c_out, size_t kh, size_t kw, size_t sh, size_t sw, size_t ph,
+                    size_t pw, size_t dh, size_t dw, size_t groups, int bias, const char *name)
+{
+    sl_node node = {.op = SL_OP_CONV2D, .in = {x}, .n_in = 1, .c_out = c_out, .kernel_h = kh, .kernel = kw,
+                    .stride_h = sh, .stride = sw, .pad_h = ph, .pad = pw, .dilation_h = dh, .dilation = dw,
+                    .groups = groups, .bias = bias};
+    name_node(g, &node, name);
+    return add_node(g, &node);
+}
+
+int sl_graph_dropout(sl_graph *g, int x, double rate, const char *name)
+{
+    sl_node node = {.op = SL_OP_DROPOUT, .in = {x}, .n_in = 1, .rate = rate};
     name_node(g, &node, name);
     return add_node(g, &node);
 }
@@ -226,6 +250,7 @@ struct sl_net {
     sl_real *saved;
     size_t *saved_off;          /* (g->n) */
     sl_pool *pool;              /* NULL: one thread */
+    uint64_t noise_seed, noise_step;
 };
 
 void sl_net_free(sl_net *net)
@@ -300,6 +325,7 @@ static size_t fan_in(const sl_graph *g, const sl_node *node)
 {
     const sl_shape *in = &g->nodes[node->in[0]].shape;
     if (node->op == SL_OP_CONV1D) return in->d[0] / node->groups * node->kernel;
+    if (node->op == SL_OP_CONV2D) return in->d[0] / node->groups * node->kernel_h * node->kernel;
     return sl_shape_size(in);
 }
 
@@ -313,9 +339,16 @@ void sl_nn_kaiming(sl_real *w, size_t count, size_t fan, uint64_t seed, size_t n
     for (size_t i = 0; i < count; i++) w[i] = (sl_real)(bound * (2.0 * sl_rng_uniform_double(&r) - 1.0));
 }
 
+void sl_net_set_noise(sl_net *net, uint64_t seed, uint64_t step)
+{
+    net->noise_seed = seed;
+    net->noise_step = step;
+}
+
 void sl_net_init(sl_net *net, uint64_t seed)
 {
     const sl_graph *g = net->g;
+    sl_net_set_noise(net, seed, 0);
     for (size_t i = 1; i < g->n; i++) {
         const sl_node *node = &g->nodes[i];
         const sl_op_def *d = op_def(node->op);
@@ -343,6 +376,9 @@ static void node_args(sl_net *net, size_t i, size_t n, int training, sl_op_args 
     a->state = net->state + node->state_off;
     a->saved = net->saved + net->saved_off[i];
     a->training = training;
+    a->noise_seed = net->noise_seed;
+    a->noise_step = net->noise_step;
+    a->index = i;
     a->pool = net->pool;
 }
 
@@ -358,6 +394,7 @@ sl_status sl_net_forward(sl_net *net, const sl_real *x, size_t n, int training, 
     }
     net->batch = n;
     net->trained = training;
+    if (training) net->noise_step++;
     *out = net->act + net->act_off[g->n - 1];
     return SL_OK;
 }

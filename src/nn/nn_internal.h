@@ -21,6 +21,8 @@ typedef struct {
     sl_real *state;                      /* running state (node->n_state) */
     sl_real *saved;                      /* per-node values kept from forward for backward */
     int training;
+    uint64_t noise_seed, noise_step;     /* dropout's draws: (seed, step, node index, ...) */
+    size_t index;                        /* of the node in the graph */
     sl_pool *pool;                       /* NULL: run on the calling thread */
 } sl_op_args;
 
@@ -49,6 +51,8 @@ extern const sl_op_def sl_op_maxpool_def;
 extern const sl_op_def sl_op_avgpool_def;
 extern const sl_op_def sl_op_flatten_def;
 extern const sl_op_def sl_op_concat_def;
+extern const sl_op_def sl_op_conv2d_def;
+extern const sl_op_def sl_op_dropout_def;
 
 /* Weights U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's default), drawn from (seed, node, i). */
 void sl_nn_kaiming(sl_real *w, size_t count, size_t fan_in, uint64_t seed, size_t node_index);

@@ -1,4 +1,5 @@
-/* Batch normalisation per channel (dim 0 of (C, T) or of (F)), as PyTorch's BatchNorm1d: in
+/* Batch normalisation per channel (dim 0 of (C, T), (C, H, W) or (F)), as PyTorch's BatchNorm1d
+ * and BatchNorm2d: in
  * training, the batch's mean and biased variance normalise, and the running statistics move by
  * momentum (with the unbiased variance); in inference the running statistics normalise.
  * w: gamma (C) then beta (C); state: running mean (C) then running var (C). */
@@ -6,7 +7,7 @@
 
 #include "nn/nn_internal.h"
 
-static size_t bn_inner(const sl_shape *s) { return s->rank == 2 ? s->d[1] : 1; }
+static size_t bn_inner(const sl_shape *s) { return sl_shape_size(s) / s->d[0]; }
 
 static sl_status bn_infer(sl_node *nd, const sl_shape *const *in)
 {

@@ -48,69 +48,93 @@ static void swish_backward(const sl_op_args *a)
 }
 const sl_op_def sl_op_swish_def = {"swish", same_shape, NULL, swish_forward, swish_backward, NULL};
 
-/* ---- pooling over time: window `kernel`, step `stride`, no padding ---- */
+/* ---- pooling: window `kernel` (k x k on (C, H, W)), step `stride`, no padding ---- */
+typedef struct {
+    size_t rows, h_in, w_in, h_out, w_out, kh, kw, sh, sw;
+} pool_geom;
+
+/* (C, T) is pooled as (C, 1, T) with a 1 x k window. */
+static pool_geom pool_geometry(const sl_op_args *a)
+{
+    const sl_node *nd = a->node;
+    const sl_shape *in = a->in_shape[0];
+    int two = in->rank == 3;
+    pool_geom g = {.rows = a->n * in->d[0], .h_in = two ? in->d[1] : 1, .w_in = in->d[two ? 2 : 1],
+                   .h_out = two ? nd->shape.d[1] : 1, .w_out = nd->shape.d[two ? 2 : 1], .kh = two ? nd->kernel : 1,
+                   .kw = nd->kernel, .sh = two ? nd->stride : 1, .sw = nd->stride};
+    return g;
+}
+
 static sl_status pool_infer(sl_node *nd, const sl_shape *const *in)
 {
-    if (in[0]->rank != 2) return sl_fail(SL_EARG, "pooling needs a (C, T) input");
+    if (in[0]->rank < 2) return sl_fail(SL_EARG, "pooling needs a (C, T) or (C, H, W) input");
     if (nd->kernel < 1 || nd->stride < 1) return sl_fail(SL_EARG, "pooling: kernel and stride must be >= 1");
-    if (nd->kernel > in[0]->d[1])
-        return sl_fail(SL_EARG, "pooling: window %zu is longer than the input (%zu)", nd->kernel, in[0]->d[1]);
-    nd->shape.rank = 2;
-    nd->shape.d[0] = in[0]->d[0];
-    nd->shape.d[1] = (in[0]->d[1] - nd->kernel) / nd->stride + 1;
-    nd->macs = nd->shape.d[0] * nd->shape.d[1] * nd->kernel;
+    for (int k = 1; k < in[0]->rank; k++)
+        if (nd->kernel > in[0]->d[k])
+            return sl_fail(SL_EARG, "pooling: window %zu is longer than the input (%zu)", nd->kernel, in[0]->d[k]);
+    nd->shape = *in[0];
+    for (int k = 1; k < in[0]->rank; k++) nd->shape.d[k] = (in[0]->d[k] - nd->kernel) / nd->stride + 1;
+    nd->macs = sl_shape_size(&nd->shape) * nd->kernel * (in[0]->rank == 3 ? nd->kernel : 1);
     return SL_OK;
 }
 static void maxpool_forward(const sl_op_args *a)
 {
-    const sl_node *nd = a->node;
-    size_t t_in = a->in_shape[0]->d[1], t_out = nd->shape.d[1], rows = a->n * nd->shape.d[0];
-    for (size_t r = 0; r < rows; r++)
-        for (size_t t = 0; t < t_out; t++) {
-            const sl_real *x = a->x[0] + r * t_in + t * nd->stride;
-            sl_real m = x[0];
-            for (size_t j = 1; j < nd->kernel; j++) m = x[j] > m ? x[j] : m;
-            a->y[r * t_out + t] = m;
-        }
+    pool_geom g = pool_geometry(a);
+    for (size_t r = 0; r < g.rows; r++)
+        for (size_t oh = 0; oh < g.h_out; oh++)
+            for (size_t ow = 0; ow < g.w_out; ow++) {
+                const sl_real *x = a->x[0] + (r * g.h_in + oh * g.sh) * g.w_in + ow * g.sw;
+                sl_real m = x[0];
+                for (size_t i = 0; i < g.kh; i++)
+                    for (size_t j = 0; j < g.kw; j++) m = x[i * g.w_in + j] > m ? x[i * g.w_in + j] : m;
+                a->y[(r * g.h_out + oh) * g.w_out + ow] = m;
+            }
 }
 static void maxpool_backward(const sl_op_args *a)
 {
     if (!a->dx[0]) return;
-    const sl_node *nd = a->node;
-    size_t t_in = a->in_shape[0]->d[1], t_out = nd->shape.d[1], rows = a->n * nd->shape.d[0];
-    for (size_t r = 0; r < rows; r++)
-        for (size_t t = 0; t < t_out; t++) {
-            const sl_real *x = a->x[0] + r * t_in + t * nd->stride;
-            size_t best = 0; /* the first maximum gets the gradient, as PyTorch */
-            for (size_t j = 1; j < nd->kernel; j++)
-                if (x[j] > x[best]) best = j;
-            a->dx[0][r * t_in + t * nd->stride + best] += a->dy[r * t_out + t];
-        }
+    pool_geom g = pool_geometry(a);
+    for (size_t r = 0; r < g.rows; r++)
+        for (size_t oh = 0; oh < g.h_out; oh++)
+            for (size_t ow = 0; ow < g.w_out; ow++) {
+                size_t base = (r * g.h_in + oh * g.sh) * g.w_in + ow * g.sw, best = base;
+                const sl_real *x = a->x[0];
+                /* the first maximum in row-major order gets the gradient, as PyTorch */
+                for (size_t i = 0; i < g.kh; i++)
+                    for (size_t j = 0; j < g.kw; j++)
+                        if (x[base + i * g.w_in + j] > x[best]) best = base + i * g.w_in + j;
+                a->dx[0][best] += a->dy[(r * g.h_out + oh) * g.w_out + ow];
+            }
 }
 const sl_op_def sl_op_maxpool_def = {"maxpool", pool_infer, NULL, maxpool_forward, maxpool_backward, NULL};
 
 static void avgpool_forward(const sl_op_args *a)
 {
-    const sl_node *nd = a->node;
-    size_t t_in = a->in_shape[0]->d[1], t_out = nd->shape.d[1], rows = a->n * nd->shape.d[0];
-    for (size_t r = 0; r < rows; r++)
-        for (size_t t = 0; t < t_out; t++) {
-            const sl_real *x = a->x[0] + r * t_in + t * nd->stride;
-            sl_real s = 0;
-            for (size_t j = 0; j < nd->kernel; j++) s += x[j];
-            a->y[r * t_out + t] = s / (sl_real)nd->kernel;
-        }
+    pool_geom g = pool_geometry(a);
+    sl_real inv = (sl_real)(1.0 / (double)(g.kh * g.kw));
+    for (size_t r = 0; r < g.rows; r++)
+        for (size_t oh = 0; oh < g.h_out; oh++)
+            for (size_t ow = 0; ow < g.w_out; ow++) {
+                const sl_real *x = a->x[0] + (r * g.h_in + oh * g.sh) * g.w_in + ow * g.sw;
+                sl_real s = 0;
+                for (size_t i = 0; i < g.kh; i++)
+                    for (size_t j = 0; j < g.kw; j++) s += x[i * g.w_in + j];
+                a->y[(r * g.h_out + oh) * g.w_out + ow] = s * inv;
+            }
 }
 static void avgpool_backward(const sl_op_args *a)
 {
     if (!a->dx[0]) return;
-    const sl_node *nd = a->node;
-    size_t t_in = a->in_shape[0]->d[1], t_out = nd->shape.d[1], rows = a->n * nd->shape.d[0];
-    for (size_t r = 0; r < rows; r++)
-        for (size_t t = 0; t < t_out; t++) {
-            sl_real g = a->dy[r * t_out + t] / (sl_real)nd->kernel;
-            for (size_t j = 0; j < nd->kernel; j++) a->dx[0][r * t_in + t * nd->stride + j] += g;
-        }
+    pool_geom g = pool_geometry(a);
+    sl_real inv = (sl_real)(1.0 / (double)(g.kh * g.kw));
+    for (size_t r = 0; r < g.rows; r++)
+        for (size_t oh = 0; oh < g.h_out; oh++)
+            for (size_t ow = 0; ow < g.w_out; ow++) {
+                sl_real *dx = a->dx[0] + (r * g.h_in + oh * g.sh) * g.w_in + ow * g.sw;
+                sl_real d = a->dy[(r * g.h_out + oh) * g.w_out + ow] * inv;
+                for (size_t i = 0; i < g.kh; i++)
+                    for (size_t j = 0; j < g.kw; j++) dx[i * g.w_in + j] += d;
+            }
 }
 const sl_op_def sl_op_avgpool_def = {"avgpool", pool_infer, NULL, avgpool_forward, avgpool_backward, NULL};
 
@@ -133,14 +157,15 @@ static void flatten_backward(const sl_op_args *a)
 }
 const sl_op_def sl_op_flatten_def = {"flatten", flatten_infer, NULL, flatten_forward, flatten_backward, NULL};
 
-/* ---- concat along channels: (C_1, T), ..., (C_k, T) -> (sum C_i, T) ---- */
+/* ---- concat along channels: (C_1, ...), ..., (C_k, ...) -> (sum C_i, ...) ---- */
 static sl_status concat_infer(sl_node *nd, const sl_shape *const *in)
 {
-    size_t c = 0, t = in[0]->rank == 2 ? in[0]->d[1] : 1;
+    size_t c = 0, t = sl_shape_size(in[0]) / in[0]->d[0];
     for (int i = 0; i < nd->n_in; i++) {
-        size_t ti = in[i]->rank == 2 ? in[i]->d[1] : 1;
-        if (in[i]->rank != in[0]->rank || ti != t)
-            return sl_fail(SL_EARG, "concat: input %d has another length (%zu, not %zu)", i + 1, ti, t);
+        size_t ti = sl_shape_size(in[i]) / in[i]->d[0];
+        int same = in[i]->rank == in[0]->rank;
+        for (int k = 1; same && k < in[0]->rank; k++) same = in[i]->d[k] == in[0]->d[k];
+        if (!same) return sl_fail(SL_EARG, "concat: input %d has another length (%zu, not %zu)", i + 1, ti, t);
         c += in[i]->d[0];
     }
     nd->shape = *in[0];

@@ -26,8 +26,9 @@ const sl_op_def sl_op_relu_def = {"relu", relu_infer, NULL, relu_forward, relu_b
 /* ---- add: a residual's sum ---- */
 static sl_status add_infer(sl_node *nd, const sl_shape *const *in)
 {
-    if (in[0]->rank != in[1]->rank || in[0]->d[0] != in[1]->d[0] || (in[0]->rank == 2 && in[0]->d[1] != in[1]->d[1]))
-        return sl_fail(SL_EARG, "add: the two inputs must have one shape");
+    int same = in[0]->rank == in[1]->rank;
+    for (int i = 0; same && i < in[0]->rank; i++) same = in[0]->d[i] == in[1]->d[i];
+    if (!same) return sl_fail(SL_EARG, "add: the two inputs must have one shape");
     nd->shape = *in[0];
     nd->macs = sl_shape_size(in[0]);
     return SL_OK;
@@ -46,10 +47,10 @@ static void add_backward(const sl_op_args *a)
 }
 const sl_op_def sl_op_add_def = {"add", add_infer, NULL, add_forward, add_backward, NULL};
 
-/* ---- global average pooling: (C, T) -> (C) ---- */
+/* ---- global average pooling: (C, T) or (C, H, W) -> (C) ---- */
 static sl_status gap_infer(sl_node *nd, const sl_shape *const *in)
 {
-    if (in[0]->rank != 2) return sl_fail(SL_EARG, "global average pooling needs a (C, T) input");
+    if (in[0]->rank < 2) return sl_fail(SL_EARG, "global average pooling needs a (C, T) or (C, H, W) input");
     nd->shape.rank = 1;
     nd->shape.d[0] = in[0]->d[0];
     nd->macs = sl_shape_size(in[0]);
@@ -57,7 +58,7 @@ static sl_status gap_infer(sl_node *nd, const sl_shape *const *in)
 }
 static void gap_forward(const sl_op_args *a)
 {
-    size_t c = a->in_shape[0]->d[0], t = a->in_shape[0]->d[1];
+    size_t c = a->in_shape[0]->d[0], t = sl_shape_size(a->in_shape[0]) / c;
     for (size_t i = 0; i < a->n * c; i++) {
         sl_real s = 0;
         for (size_t j = 0; j < t; j++) s += a->x[0][i * t + j];
@@ -67,7 +68,7 @@ static void gap_forward(const sl_op_args *a)
 static void gap_backward(const sl_op_args *a)
 {
     if (!a->dx[0]) return;
-    size_t c = a->in_shape[0]->d[0], t = a->in_shape[0]->d[1];
+    size_t c = a->in_shape[0]->d[0], t = sl_shape_size(a->in_shape[0]) / c;
     for (size_t i = 0; i < a->n * c; i++)
         for (size_t j = 0; j < t; j++) a->dx[0][i * t + j] += a->dy[i] / (sl_real)t;
 }

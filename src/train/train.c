@@ -373,6 +373,7 @@ sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feat
             fill_batch(&s, order + i0, m, x);
             for (size_t b = 0; b < m; b++) labels[b] = s.label_of[order[i0 + b]];
             const sl_real *z;
+            sl_net_set_noise(net, t->seed, (uint64_t)ep * steps + step); /* dropout: same on resume */
             if ((st = sl_net_forward(net, x, m, 1, &z)) != SL_OK) break;
             double l;
             if ((st = sl_softmax_ce(z, labels, m, k, t->label_smoothing, NULL, &l, dlogits)) != SL_OK) break;

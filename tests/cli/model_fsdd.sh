@@ -25,10 +25,30 @@ grep -Eq " d1_out +concat +24 x 98 " "$tmp/dn.txt" && pass || fail "densenet con
   --set model.kernel=3 >"$tmp/ds.txt" 2>&1 && pass || fail "ds-cnn: $(cat "$tmp/ds.txt")"
 grep -q "^total: 2,714 parameters" "$tmp/ds.txt" && pass || fail "ds-cnn total: $(grep '^total' "$tmp/ds.txt")"
 grep -Eq " b1_dw +conv1d +16 x 49 +48 " "$tmp/ds.txt" && pass || fail "ds-cnn depthwise row"
+# ResNet-8 in 2-D (MLPerf Tiny's shape) on the 1 x 40 x 98 image: stem 1->16 3x3 (144) + bn 32;
+# stage 1 16->16 twice (4,608) + bn 64; stage 2 16->32, 32->32, 1x1 shortcut (14,336) + bn 192;
+# stage 3 32->64, 64->64, shortcut (57,344) + bn 384; dense 64->10 (650): 77,754
+"$SIGLOOP" model "$ex/fsdd-resnet8-2d.yaml" -o "$tmp/none" >"$tmp/r8.txt" 2>&1 && pass || fail "resnet8-2d: $(cat "$tmp/r8.txt")"
+grep -q "^model resnet (2-D) on 40 x 98 features, 10 classes" "$tmp/r8.txt" && pass || fail "resnet8 header: $(head -1 "$tmp/r8.txt")"
+grep -q "^total: 77,754 parameters" "$tmp/r8.txt" && pass || fail "resnet8 total: $(grep '^total' "$tmp/r8.txt")"
+grep -Eq "^ +0  input +input +1 x 40 x 98 " "$tmp/r8.txt" && pass || fail "resnet8 input row"
+grep -Eq " s2_b1_conv1 +conv2d +32 x 20 x 49 +4,608 " "$tmp/r8.txt" && pass || fail "resnet8 stage 2 row"
+# DS-CNN in 2-D (MLPerf's keyword spotter): stem 1->64 4x10 stride 2 (2,560) + bn 128; four blocks
+# of depthwise 3x3 (576) + bn 128 + pointwise 64->64 (4,096) + bn 128; dense 650: 23,050
+"$SIGLOOP" model "$ex/fsdd-ds-cnn-2d.yaml" -o "$tmp/none" >"$tmp/ds2.txt" 2>&1 && pass || fail "ds-cnn-2d: $(cat "$tmp/ds2.txt")"
+grep -q "^total: 23,050 parameters" "$tmp/ds2.txt" && pass || fail "ds-cnn-2d total: $(grep '^total' "$tmp/ds2.txt")"
+grep -Eq " stem +conv2d +64 x 21 x 50 +2,560 " "$tmp/ds2.txt" && pass || fail "ds-cnn-2d stem row"
+grep -Eq " dropout +dropout +64 " "$tmp/ds2.txt" && pass || fail "ds-cnn-2d dropout row"
+expect_error tc_resnet_2d "model.dims: tc-resnet is 1-D by design" \
+  "$SIGLOOP" model "$ex/fsdd.yaml" -o "$tmp/none" --set model.dims=2
+expect_error stem_shape_1d "model.stem_shape: only for 2-D models" \
+  "$SIGLOOP" model "$ex/fsdd.yaml" -o "$tmp/none" --set "model.stem_shape=[3, 3]"
+expect_error dropout_one "model.dropout" \
+  "$SIGLOOP" model "$ex/fsdd.yaml" -o "$tmp/none" --set model.dropout=1
 expect_error widths_fraction "model.widths: item 2 (24.5) is not a whole number" \
   "$SIGLOOP" model "$ex/fsdd.yaml" -o "$tmp/none" --set "model.widths=[16, 24.5]"
 expect_error widths_short "model.widths: give the stem's width and at least one stage's" \
   "$SIGLOOP" model "$ex/fsdd.yaml" -o "$tmp/none" --set "model.widths=[16]"
-expect_error bad_arch "model.arch: 'transformer' is not one of: tc-resnet, cnn, densenet, ds-cnn" \
+expect_error bad_arch "model.arch: 'transformer' is not one of: tc-resnet, cnn, densenet, ds-cnn, resnet" \
   "$SIGLOOP" model "$ex/fsdd.yaml" -o "$tmp/none" --set model.arch=transformer
 finish

@@ -21,6 +21,7 @@
 static double probe_loss(sl_net *net, const double *x, size_t n, const double *r, size_t ny)
 {
     const double *y;
+    sl_net_set_noise(net, 7, 3); /* one dropout mask for every evaluation */
     assert_int_equal(sl_net_forward(net, x, n, 1, &y), SL_OK);
     double l = 0;
     for (size_t i = 0; i < ny; i++) l += r[i] * y[i];
@@ -48,6 +49,7 @@ static void check_threads(const char *what, sl_graph *g, size_t n, uint64_t seed
     /* batch norm's running statistics move with every training forward; they do not enter the
      * training output, so the finite differences are unaffected */
     const double *y;
+    sl_net_set_noise(net, 7, 3);
     assert_int_equal(sl_net_forward(net, x, n, 1, &y), SL_OK);
     sl_net_zero_grads(net);
     assert_int_equal(sl_net_backward(net, r, dx), SL_OK);
@@ -94,6 +96,186 @@ static sl_graph *graph_ct(size_t c, size_t t)
     sl_shape s = {.rank = 2, .d = {c, t}};
     assert_int_equal(sl_graph_new(&g, &s), SL_OK);
     return g;
+}
+
+static sl_graph *graph_chw(size_t c, size_t h, size_t w)
+{
+    sl_graph *g;
+    sl_shape s = {.rank = 3, .d = {c, h, w}};
+    assert_int_equal(sl_graph_new(&g, &s), SL_OK);
+    return g;
+}
+
+static void test_conv2d(void **state)
+{
+    (void)state;
+    sl_graph *g = graph_chw(2, 6, 7);
+    sl_graph_conv2d(g, 0, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, NULL);
+    check("conv2d 3x3 pad 1", g, 2, 40);
+    g = graph_chw(2, 9, 8);
+    sl_graph_conv2d(g, 0, 3, 4, 2, 2, 3, 2, 0, 1, 1, 1, 1, NULL);
+    check("conv2d 4x2 stride (2, 3) pad (2, 0)", g, 2, 41);
+    g = graph_chw(3, 8, 9);
+    sl_graph_conv2d(g, 0, 3, 3, 3, 1, 2, 2, 1, 2, 1, 3, 0, NULL);
+    check("conv2d depthwise 3x3, dilation (2, 1)", g, 2, 42);
+    g = graph_chw(4, 5, 6);
+    sl_graph_conv2d(g, 0, 6, 3, 1, 2, 1, 0, 0, 1, 1, 2, 1, NULL);
+    check("conv2d 2 groups 3x1 stride (2, 1)", g, 2, 43);
+    g = graph_chw(3, 5, 7);
+    sl_graph_conv2d(g, 0, 4, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, NULL);
+    check("conv2d 1x1 (pointwise)", g, 3, 44);
+    g = graph_chw(3, 7, 7);
+    sl_graph_conv2d(g, 0, 4, 1, 1, 2, 2, 0, 0, 1, 1, 1, 0, NULL);
+    check("conv2d 1x1 stride 2 (a shortcut)", g, 2, 45);
+    g = graph_chw(2, 6, 7);
+    sl_graph_conv2d(g, 0, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, NULL);
+    check_threads("conv2d 3x3 on 2 threads, batch of 5", g, 5, 46, 2);
+    g = graph_chw(3, 6, 5);
+    sl_graph_conv2d(g, 0, 3, 3, 3, 2, 1, 1, 1, 1, 1, 3, 1, NULL);
+    check_threads("conv2d depthwise on 2 threads, batch of 3", g, 3, 47, 2);
+}
+
+static void test_2d_ops(void **state)
+{
+    (void)state;
+    sl_graph *g = graph_chw(3, 4, 5);
+    sl_graph_batchnorm(g, 0, NULL);
+    check("batch norm on (C, H, W)", g, 3, 50);
+    g = graph_chw(3, 4, 5);
+    sl_graph_gap(g, 0, NULL);
+    check("global average pooling on (C, H, W)", g, 2, 51);
+    g = graph_chw(2, 4, 5);
+    int a = sl_graph_conv2d(g, 0, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, NULL);
+    int parts[2] = {0, a};
+    int c = sl_graph_concat(g, parts, 2, NULL);
+    int f = sl_graph_flatten(g, c, NULL);
+    sl_graph_dense(g, f, 3, NULL);
+    check("concat on (C, H, W) + flatten + dense", g, 2, 52);
+    g = graph_chw(2, 7, 8);
+    sl_graph_maxpool(g, 0, 3, 2, NULL);
+    check("max pooling 3x3 stride 2 on (C, H, W)", g, 2, 56);
+    g = graph_chw(2, 6, 7);
+    sl_graph_avgpool(g, 0, 2, 2, NULL);
+    check("average pooling 2x2 stride 2 on (C, H, W)", g, 2, 57);
+    g = graph_ct(3, 9);
+    sl_graph_dropout(g, 0, 0.4, NULL);
+    check("dropout 0.4 (one mask)", g, 3, 53);
+    g = graph_chw(2, 3, 4);
+    int d = sl_graph_dropout(g, 0, 0.5, NULL);
+    d = sl_graph_conv2d(g, d, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, NULL);
+    check_threads("dropout 0.5 then conv2d on 2 threads", g, 3, 54, 2);
+}
+
+/* A ResNet-8 block in 2-D: conv3x3 stride 2 - bn - relu - conv3x3 - bn, plus a 1x1 stride-2
+ * conv-bn shortcut, added, relu; then global pooling and dense. */
+static void test_residual_block_2d(void **state)
+{
+    (void)state;
+    sl_graph *g = graph_chw(2, 7, 8);
+    int x = sl_graph_conv2d(g, 0, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0, "conv_a");
+    x = sl_graph_batchnorm(g, x, "bn_a");
+    x = sl_graph_relu(g, x, "relu_a");
+    x = sl_graph_conv2d(g, x, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0, "conv_b");
+    x = sl_graph_batchnorm(g, x, "bn_b");
+    int sc = sl_graph_conv2d(g, 0, 4, 1, 1, 2, 2, 0, 0, 1, 1, 1, 0, "short");
+    sc = sl_graph_batchnorm(g, sc, "short_bn");
+    x = sl_graph_add(g, x, sc, "add");
+    x = sl_graph_relu(g, x, "relu_out");
+    x = sl_graph_gap(g, x, "pool");
+    sl_graph_dense(g, x, 3, "logits");
+    check("2-D residual block (stride 2, 1x1 shortcut)", g, 3, 55);
+}
+
+/* conv2d's forward against the definition written as plain loops (PyTorch's Conv2d), for a
+ * grouped, strided, dilated, padded case and the GEMM path. */
+static void conv2d_reference(size_t ci, size_t h, size_t w, size_t co, size_t kh, size_t kw, size_t sh, size_t sw,
+                             size_t ph, size_t pw, size_t dh, size_t dw, size_t groups)
+{
+    sl_graph *g = graph_chw(ci, h, w);
+    int id = sl_graph_conv2d(g, 0, co, kh, kw, sh, sw, ph, pw, dh, dw, groups, 1, NULL);
+    assert_true(id > 0);
+    const sl_node *nd = sl_graph_node(g, (size_t)id);
+    size_t ho = nd->shape.d[1], wo = nd->shape.d[2], n = 2;
+    sl_net *net;
+    assert_int_equal(sl_net_new(&net, g, n), SL_OK);
+    sl_net_init(net, 3);
+    double *p = sl_net_params(net);
+    sl_rng rng = sl_rng_make(3, 1);
+    for (size_t i = 0; i < sl_graph_n_params(g); i++) p[i] = sl_rng_normal(&rng);
+    double *x = malloc(n * ci * h * w * sizeof *x);
+    for (size_t i = 0; i < n * ci * h * w; i++) x[i] = sl_rng_normal(&rng);
+    const double *y;
+    assert_int_equal(sl_net_forward(net, x, n, 0, &y), SL_OK);
+    size_t cig = ci / groups, cog = co / groups;
+    const double *b = p + co * cig * kh * kw;
+    double worst = 0;
+    for (size_t e = 0; e < n; e++)
+        for (size_t o = 0; o < co; o++)
+            for (size_t oh = 0; oh < ho; oh++)
+                for (size_t ow = 0; ow < wo; ow++) {
+                    double acc = b[o];
+                    for (size_t c = 0; c < cig; c++)
+                        for (size_t i = 0; i < kh; i++)
+                            for (size_t j = 0; j < kw; j++) {
+                                long ih = (long)(oh * sh + i * dh) - (long)ph, iw = (long)(ow * sw + j * dw) - (long)pw;
+                                if (ih < 0 || iw < 0 || ih >= (long)h || iw >= (long)w) continue;
+                                size_t cin = (o / cog) * cig + c;
+                                acc += p[((o * cig + c) * kh + i) * kw + j] *
+                                       x[((e * ci + cin) * h + (size_t)ih) * w + (size_t)iw];
+                            }
+                    worst = fmax(worst, fabs(acc - y[((e * co + o) * ho + oh) * wo + ow]));
+                }
+    printf("  conv2d %zux%zu stride %zux%zu pad %zux%zu dil %zux%zu groups %zu vs loops: max error %.1e\n", kh, kw, sh,
+           sw, ph, pw, dh, dw, groups, worst);
+    assert_true(worst < 1e-12);
+    free(x);
+    sl_net_free(net);
+    sl_graph_free(g);
+}
+
+static void test_conv2d_reference(void **state)
+{
+    (void)state;
+    conv2d_reference(3, 9, 10, 4, 3, 4, 2, 1, 1, 2, 1, 2, 1);
+    conv2d_reference(4, 8, 7, 6, 3, 3, 1, 2, 2, 1, 2, 1, 2);
+    conv2d_reference(3, 7, 7, 3, 3, 3, 2, 2, 1, 1, 1, 1, 3);
+    conv2d_reference(2, 5, 6, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1);
+}
+
+/* The masks: the share dropped is near the rate, kept values are scaled by 1 / (1 - rate),
+ * inference is the identity, the same (seed, step) gives the same mask and another step another. */
+static void test_dropout_masks(void **state)
+{
+    (void)state;
+    sl_graph *g = graph_ct(4, 250);
+    sl_graph_dropout(g, 0, 0.25, NULL);
+    sl_net *net;
+    assert_int_equal(sl_net_new(&net, g, 2), SL_OK);
+    sl_net_init(net, 1);
+    size_t n = 2 * 4 * 250;
+    double *x = malloc(n * sizeof *x), *y1 = malloc(n * sizeof *y1);
+    for (size_t i = 0; i < n; i++) x[i] = 1.0 + (double)i;
+    const double *y;
+    assert_int_equal(sl_net_forward(net, x, 2, 0, &y), SL_OK);
+    for (size_t i = 0; i < n; i++) assert_true(y[i] == x[i]);
+    sl_net_set_noise(net, 5, 9);
+    assert_int_equal(sl_net_forward(net, x, 2, 1, &y), SL_OK);
+    size_t dropped = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (y[i] == 0) dropped++;
+        else assert_true(fabs(y[i] - x[i] / 0.75) < 1e-9 * x[i]);
+    }
+    assert_in_range(dropped, 440, 560); /* 500 expected, sd 19 */
+    memcpy(y1, y, n * sizeof *y1);
+    sl_net_set_noise(net, 5, 9);
+    assert_int_equal(sl_net_forward(net, x, 2, 1, &y), SL_OK);
+    assert_memory_equal(y, y1, n * sizeof *y);
+    assert_int_equal(sl_net_forward(net, x, 2, 1, &y), SL_OK); /* step 10 now */
+    assert_memory_not_equal(y, y1, n * sizeof *y);
+    free(x);
+    free(y1);
+    sl_net_free(net);
+    sl_graph_free(g);
 }
 
 static void test_conv1d(void **state)
@@ -299,7 +481,9 @@ int main(void)
         cmocka_unit_test(test_conv1d),         cmocka_unit_test(test_small_ops),
         cmocka_unit_test(test_residual_block), cmocka_unit_test(test_softmax_ce),
         cmocka_unit_test(test_more_ops),       cmocka_unit_test(test_dense_block),
-        cmocka_unit_test(test_graph_errors),
+        cmocka_unit_test(test_graph_errors),   cmocka_unit_test(test_conv2d),
+        cmocka_unit_test(test_2d_ops),         cmocka_unit_test(test_residual_block_2d),
+        cmocka_unit_test(test_dropout_masks),  cmocka_unit_test(test_conv2d_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
