@@ -237,6 +237,48 @@ const sl_node *sl_graph_node(const sl_graph *g, size_t i) { return i < g->n ? &g
 size_t sl_graph_n_params(const sl_graph *g) { return g->n_params; }
 size_t sl_graph_n_state(const sl_graph *g) { return g->n_state; }
 
+/* ---- work split over the pool ---------------------------------------------------------------- */
+
+/* Below this many values a part is not worth a thread's wake-up (a few microseconds). */
+#define PARALLEL_MIN 16384
+
+typedef struct {
+    const sl_op_args *a;
+    size_t total, parts;
+    void (*fn)(const sl_op_args *a, size_t lo, size_t hi);
+} split_job;
+
+static sl_status split_part(void *ctx, size_t part, int worker)
+{
+    (void)worker;
+    const split_job *j = ctx;
+    size_t lo = j->total * part / j->parts, hi = j->total * (part + 1) / j->parts;
+    if (lo < hi) j->fn(j->a, lo, hi);
+    return SL_OK;
+}
+
+static void parallel(const sl_op_args *a, size_t total, size_t min,
+                     void (*fn)(const sl_op_args *a, size_t lo, size_t hi))
+{
+    size_t parts = a->pool ? (size_t)sl_pool_size(a->pool) : 1;
+    if (parts > total) parts = total;
+    if (parts > 1 && total >= min) {
+        split_job j = {a, total, parts, fn};
+        if (sl_pool_run(a->pool, parts, split_part, &j) == SL_OK) return;
+    }
+    if (total) fn(a, 0, total);
+}
+
+void sl_nn_parallel(const sl_op_args *a, size_t total, void (*fn)(const sl_op_args *a, size_t lo, size_t hi))
+{
+    parallel(a, total, PARALLEL_MIN, fn);
+}
+
+void sl_nn_parallel_n(const sl_op_args *a, size_t total, void (*fn)(const sl_op_args *a, size_t lo, size_t hi))
+{
+    parallel(a, total, 2, fn);
+}
+
 /* ---- the net -------------------------------------------------------------------------------- */
 
 struct sl_net {
@@ -399,13 +441,32 @@ sl_status sl_net_forward(sl_net *net, const sl_real *x, size_t n, int training, 
     return SL_OK;
 }
 
+static void zero_range(const sl_op_args *a, size_t lo, size_t hi) { memset(a->y + lo, 0, (hi - lo) * sizeof *a->y); }
+
+/* Zeroes every activation gradient of the last batch (all nodes' slots, as one region when the
+ * batch is full), split over the pool. */
+static void zero_grads_of_activations(sl_net *net)
+{
+    const sl_graph *g = net->g;
+    sl_op_args a = {.pool = net->pool};
+    if (net->batch == net->max_batch) {
+        size_t end = net->act_off[g->n - 1] + net->max_batch * sl_shape_size(&g->nodes[g->n - 1].shape);
+        a.y = net->dact;
+        sl_nn_parallel(&a, end, zero_range);
+        return;
+    }
+    for (size_t i = 0; i < g->n; i++) {
+        a.y = net->dact + net->act_off[i];
+        sl_nn_parallel(&a, net->batch * sl_shape_size(&g->nodes[i].shape), zero_range);
+    }
+}
+
 sl_status sl_net_backward(sl_net *net, const sl_real *dy, sl_real *dx)
 {
     const sl_graph *g = net->g;
     if (!net->trained || net->batch == 0) return sl_fail(SL_EARG, "net: backward needs a training forward first");
     size_t n = net->batch;
-    for (size_t i = 0; i < g->n; i++)
-        memset(net->dact + net->act_off[i], 0, n * sl_shape_size(&g->nodes[i].shape) * sizeof *net->dact);
+    zero_grads_of_activations(net);
     memcpy(net->dact + net->act_off[g->n - 1], dy, n * sl_shape_size(&g->nodes[g->n - 1].shape) * sizeof *dy);
     for (size_t i = g->n - 1; i >= 1; i--) {
         sl_op_args a;

@@ -54,6 +54,13 @@ extern const sl_op_def sl_op_concat_def;
 extern const sl_op_def sl_op_conv2d_def;
 extern const sl_op_def sl_op_dropout_def;
 
+/* Runs fn over [0, total) in contiguous parts, one per worker of a->pool when total is large
+ * enough to pay for the hand-over (else on the calling thread). Parts must write disjoint
+ * outputs; the split then cannot change any result. */
+void sl_nn_parallel(const sl_op_args *a, size_t total, void (*fn)(const sl_op_args *a, size_t lo, size_t hi));
+/* The same for a few heavy items (channels): always split when there is a pool. */
+void sl_nn_parallel_n(const sl_op_args *a, size_t total, void (*fn)(const sl_op_args *a, size_t lo, size_t hi));
+
 /* Weights U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's default), drawn from (seed, node, i). */
 void sl_nn_kaiming(sl_real *w, size_t count, size_t fan_in, uint64_t seed, size_t node_index);
 

@@ -9,17 +9,21 @@ static sl_status relu_infer(sl_node *nd, const sl_shape *const *in)
     nd->shape = *in[0];
     return SL_OK;
 }
+static void relu_forward_range(const sl_op_args *a, size_t lo, size_t hi)
+{
+    for (size_t i = lo; i < hi; i++) a->y[i] = a->x[0][i] > 0 ? a->x[0][i] : 0;
+}
 static void relu_forward(const sl_op_args *a)
 {
-    size_t n = a->n * sl_shape_size(&a->node->shape);
-    for (size_t i = 0; i < n; i++) a->y[i] = a->x[0][i] > 0 ? a->x[0][i] : 0;
+    sl_nn_parallel(a, a->n * sl_shape_size(&a->node->shape), relu_forward_range);
+}
+static void relu_backward_range(const sl_op_args *a, size_t lo, size_t hi)
+{
+    for (size_t i = lo; i < hi; i++) a->dx[0][i] += a->x[0][i] > 0 ? a->dy[i] : 0;
 }
 static void relu_backward(const sl_op_args *a)
 {
-    if (!a->dx[0]) return;
-    size_t n = a->n * sl_shape_size(&a->node->shape);
-    for (size_t i = 0; i < n; i++)
-        if (a->x[0][i] > 0) a->dx[0][i] += a->dy[i];
+    if (a->dx[0]) sl_nn_parallel(a, a->n * sl_shape_size(&a->node->shape), relu_backward_range);
 }
 const sl_op_def sl_op_relu_def = {"relu", relu_infer, NULL, relu_forward, relu_backward, NULL};
 
@@ -33,17 +37,23 @@ static sl_status add_infer(sl_node *nd, const sl_shape *const *in)
     nd->macs = sl_shape_size(in[0]);
     return SL_OK;
 }
+static void add_forward_range(const sl_op_args *a, size_t lo, size_t hi)
+{
+    for (size_t i = lo; i < hi; i++) a->y[i] = a->x[0][i] + a->x[1][i];
+}
 static void add_forward(const sl_op_args *a)
 {
-    size_t n = a->n * sl_shape_size(&a->node->shape);
-    for (size_t i = 0; i < n; i++) a->y[i] = a->x[0][i] + a->x[1][i];
+    sl_nn_parallel(a, a->n * sl_shape_size(&a->node->shape), add_forward_range);
+}
+static void add_backward_range(const sl_op_args *a, size_t lo, size_t hi)
+{
+    for (int k = 0; k < 2; k++)
+        if (a->dx[k])
+            for (size_t i = lo; i < hi; i++) a->dx[k][i] += a->dy[i];
 }
 static void add_backward(const sl_op_args *a)
 {
-    size_t n = a->n * sl_shape_size(&a->node->shape);
-    for (int k = 0; k < 2; k++)
-        if (a->dx[k])
-            for (size_t i = 0; i < n; i++) a->dx[k][i] += a->dy[i];
+    sl_nn_parallel(a, a->n * sl_shape_size(&a->node->shape), add_backward_range);
 }
 const sl_op_def sl_op_add_def = {"add", add_infer, NULL, add_forward, add_backward, NULL};
 

@@ -242,6 +242,46 @@ static void test_conv2d_reference(void **state)
     conv2d_reference(2, 5, 6, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1);
 }
 
+/* The element-wise ops and batch norm split large tensors over the pool (by ranges and by
+ * channels): the results must be bit-identical to one thread's. */
+static void test_split_ops_identical(void **state)
+{
+    (void)state;
+    sl_graph *g = graph_chw(8, 40, 98);
+    int x = sl_graph_batchnorm(g, 0, "bn");
+    x = sl_graph_relu(g, x, "relu");
+    x = sl_graph_add(g, x, 0, "add");
+    x = sl_graph_gap(g, x, "pool");
+    sl_graph_dense(g, x, 3, "logits");
+    size_t n = 4, nx = n * 8 * 40 * 98, np = sl_graph_n_params(g);
+    double *x0 = malloc(nx * sizeof *x0), *dx[2], *gr[2], *out[2], r[12];
+    sl_rng rng = sl_rng_make(8, 8);
+    for (size_t i = 0; i < nx; i++) x0[i] = sl_rng_normal(&rng);
+    for (size_t i = 0; i < 12; i++) r[i] = sl_rng_normal(&rng);
+    for (int k = 0; k < 2; k++) {
+        sl_net *net;
+        assert_int_equal(sl_net_new(&net, g, n), SL_OK);
+        assert_int_equal(sl_net_set_threads(net, k + 1), SL_OK);
+        sl_net_init(net, 4);
+        const double *y;
+        assert_int_equal(sl_net_forward(net, x0, n, 1, &y), SL_OK);
+        out[k] = malloc(12 * sizeof *out[k]);
+        memcpy(out[k], y, 12 * sizeof *y);
+        sl_net_zero_grads(net);
+        dx[k] = malloc(nx * sizeof *dx[k]);
+        assert_int_equal(sl_net_backward(net, r, dx[k]), SL_OK);
+        gr[k] = malloc(np * sizeof *gr[k]);
+        memcpy(gr[k], sl_net_grads(net), np * sizeof *gr[k]);
+        sl_net_free(net);
+    }
+    assert_memory_equal(out[0], out[1], 12 * sizeof *out[0]);
+    assert_memory_equal(gr[0], gr[1], np * sizeof *gr[0]);
+    assert_memory_equal(dx[0], dx[1], nx * sizeof *dx[0]);
+    for (int k = 0; k < 2; k++) free(out[k]), free(dx[k]), free(gr[k]);
+    free(x0);
+    sl_graph_free(g);
+}
+
 /* The masks: the share dropped is near the rate, kept values are scaled by 1 / (1 - rate),
  * inference is the identity, the same (seed, step) gives the same mask and another step another. */
 static void test_dropout_masks(void **state)
@@ -484,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_graph_errors),   cmocka_unit_test(test_conv2d),
         cmocka_unit_test(test_2d_ops),         cmocka_unit_test(test_residual_block_2d),
         cmocka_unit_test(test_dropout_masks),  cmocka_unit_test(test_conv2d_reference),
+        cmocka_unit_test(test_split_ops_identical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
