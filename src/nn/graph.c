@@ -293,6 +293,7 @@ struct sl_net {
     size_t *saved_off;          /* (g->n) */
     sl_pool *pool;              /* NULL: one thread */
     uint64_t noise_seed, noise_step;
+    size_t *last_reader;        /* (g->n) the highest index of a node reading node j (0: none) */
 };
 
 void sl_net_free(sl_net *net)
@@ -306,6 +307,7 @@ void sl_net_free(sl_net *net)
     free(net->act_off);
     free(net->saved);
     free(net->saved_off);
+    free(net->last_reader);
     sl_pool_free(net->pool);
     free(net);
 }
@@ -334,6 +336,9 @@ sl_status sl_net_new(sl_net **out, const sl_graph *g, size_t max_batch)
     net->max_batch = max_batch;
     net->act_off = calloc(g->n, sizeof *net->act_off);
     net->saved_off = calloc(g->n, sizeof *net->saved_off);
+    net->last_reader = calloc(g->n, sizeof *net->last_reader);
+    for (size_t i = 1; net->last_reader && i < g->n; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++) net->last_reader[g->nodes[i].in[k]] = i;
     size_t act = 0, saved = 0;
     for (size_t i = 0; net->act_off && net->saved_off && i < g->n; i++) {
         net->act_off[i] = act;
@@ -348,7 +353,7 @@ sl_status sl_net_new(sl_net **out, const sl_graph *g, size_t max_batch)
     net->act = calloc(act + 1, sizeof *net->act);
     net->dact = calloc(act + 1, sizeof *net->dact);
     net->saved = calloc(saved + 1, sizeof *net->saved);
-    if (!net->act_off || !net->saved_off || !net->params || !net->grads || !net->state || !net->act || !net->dact ||
+    if (!net->act_off || !net->saved_off || !net->last_reader || !net->params || !net->grads || !net->state || !net->act || !net->dact ||
         !net->saved) {
         sl_net_free(net);
         return sl_fail(SL_ENOMEM, "net: out of memory for a batch of %zu", max_batch);
@@ -443,22 +448,11 @@ sl_status sl_net_forward(sl_net *net, const sl_real *x, size_t n, int training, 
 
 static void zero_range(const sl_op_args *a, size_t lo, size_t hi) { memset(a->y + lo, 0, (hi - lo) * sizeof *a->y); }
 
-/* Zeroes every activation gradient of the last batch (all nodes' slots, as one region when the
- * batch is full), split over the pool. */
-static void zero_grads_of_activations(sl_net *net)
+/* Zeroes node j's activation gradient for the batch, split over the pool. */
+static void zero_grad_of(sl_net *net, size_t j)
 {
-    const sl_graph *g = net->g;
-    sl_op_args a = {.pool = net->pool};
-    if (net->batch == net->max_batch) {
-        size_t end = net->act_off[g->n - 1] + net->max_batch * sl_shape_size(&g->nodes[g->n - 1].shape);
-        a.y = net->dact;
-        sl_nn_parallel(&a, end, zero_range);
-        return;
-    }
-    for (size_t i = 0; i < g->n; i++) {
-        a.y = net->dact + net->act_off[i];
-        sl_nn_parallel(&a, net->batch * sl_shape_size(&g->nodes[i].shape), zero_range);
-    }
+    sl_op_args a = {.pool = net->pool, .y = net->dact + net->act_off[j]};
+    sl_nn_parallel(&a, net->batch * sl_shape_size(&net->g->nodes[j].shape), zero_range);
 }
 
 sl_status sl_net_backward(sl_net *net, const sl_real *dy, sl_real *dx)
@@ -466,9 +460,18 @@ sl_status sl_net_backward(sl_net *net, const sl_real *dy, sl_real *dx)
     const sl_graph *g = net->g;
     if (!net->trained || net->batch == 0) return sl_fail(SL_EARG, "net: backward needs a training forward first");
     size_t n = net->batch;
-    zero_grads_of_activations(net);
     memcpy(net->dact + net->act_off[g->n - 1], dy, n * sl_shape_size(&g->nodes[g->n - 1].shape) * sizeof *dy);
     for (size_t i = g->n - 1; i >= 1; i--) {
+        /* an input's gradient is zeroed just before its last reader, the first to add into it,
+         * runs backward: while it is still in cache, and never for nodes nothing reads */
+        for (int k = 0; k < g->nodes[i].n_in; k++) {
+            size_t j = (size_t)g->nodes[i].in[k];
+            if (net->last_reader[j] == i && (j > 0 || dx)) {
+                int seen = 0;
+                for (int q = 0; q < k; q++) seen |= g->nodes[i].in[q] == g->nodes[i].in[k];
+                if (!seen) zero_grad_of(net, j);
+            }
+        }
         sl_op_args a;
         node_args(net, i, n, 1, &a);
         if (dx) /* the input's gradient is wanted: point it at the input's slot */
