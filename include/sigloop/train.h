@@ -51,6 +51,8 @@ typedef struct {
     size_t n_test;
     double seconds;
     double samples_per_s;   /* training examples per second of training steps */
+    size_t n_params;        /* of the model */
+    size_t macs;            /* multiply-accumulates per example (forward) */
 } sl_train_result;
 
 /* Trains the config's model on the cache's rows (fc must hold ds's entries, in order), standardised

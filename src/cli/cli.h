@@ -47,5 +47,6 @@ int cmd_features(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_runs(int argc, char **argv);
 
 #endif

@@ -1,6 +1,7 @@
 /* sigloop eval RUN: a trained model scored again on a split of its data set. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "sigloop/dataset.h"
@@ -12,9 +13,10 @@ static const char help[] =
     "usage: sigloop eval RUN [--split test|val|train] [--predictions FILE]\n"
     "\n"
     "Loads RUN/model.slm (checked: version, sizes, checksum), reads RUN/manifest.csv and the\n"
-    "feature cache RUN/features.bin (which must have been computed with the model's feature\n"
-    "settings), and prints the model's accuracy on the split (default: test). --predictions writes\n"
-    "one row per example with its class probabilities.\n"
+    "feature cache (RUN/features.bin, or for a numbered run runs/NAME-NNN the data set's\n"
+    "runs/NAME/features.bin; it must have been computed with the model's feature settings), and\n"
+    "prints the model's accuracy on the split (default: test). --predictions writes one row per\n"
+    "example with its class probabilities.\n"
     "\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
@@ -63,6 +65,12 @@ int cmd_eval(int argc, char **argv)
     }
     if (s == SL_OK) {
         snprintf(path, sizeof path, "%s/features.bin", run);
+        struct stat sb;
+        if (stat(path, &sb) != 0) { /* a numbered run: the data set's cache beside it */
+            const char *slash = strrchr(run, '/');
+            int dir_len = slash ? (int)(slash - run) : 0;
+            snprintf(path, sizeof path, "%.*s%s%s/features.bin", dir_len, run, slash ? "/" : "", m->cfg.name);
+        }
         s = sl_feature_cache_open(&fc, path);
     }
     if (s == SL_OK) {

@@ -9,28 +9,52 @@
 #include "sigloop/dataset.h"
 #include "sigloop/features.h"
 #include "sigloop/fileio.h"
+#include "sigloop/hash.h"
+#include "sigloop/runs.h"
 #include "sigloop/train.h"
 
 static const char help[] =
     "usage: sigloop train CONFIG [options]\n"
     "\n"
     "Trains the config's model (model:) with its optimisation settings (train:) on the data set's\n"
-    "features: the manifest and the feature cache in the output folder are brought up to date\n"
-    "first (as 'sigloop data' and 'sigloop features' would), the features are standardised per\n"
-    "band with the training split's statistics, and one line per epoch reports loss and accuracy\n"
-    "on the training and validation splits. The best epoch (by validation accuracy) scores the\n"
-    "test split. Writes config.yaml (the resolved config), metrics.csv, the checkpoints last.slm\n"
-    "(every epoch) and model.slm (the best epoch), and predictions.csv into the output folder.\n"
+    "features: the manifest and the feature cache in runs/NAME are brought up to date first (as\n"
+    "'sigloop data' and 'sigloop features' would), the features are standardised per band with\n"
+    "the training split's statistics, and one line per epoch reports loss and accuracy on the\n"
+    "training and validation splits. The best epoch (by validation accuracy) scores the test\n"
+    "split. Each run gets a new folder runs/NAME-001, runs/NAME-002, ... holding config.yaml (the\n"
+    "resolved config), manifest.csv, metrics.csv, the checkpoints last.slm (every epoch) and\n"
+    "model.slm (the best epoch), and predictions.csv; runs/index.db (SQLite) lists every run with\n"
+    "its config hash and results.\n"
     "\n"
     "options:\n"
-    "  -o, --out DIR       output folder (default: runs/NAME)\n"
+    "  -o, --out DIR       one folder for everything instead (data, features and the run; the\n"
+    "                      index goes beside it)\n"
     "  --set KEY=VALUE     override a config field, e.g. --set train.epochs=5\n"
     "  -j, --threads N     threads (default: all cores); results are the same for the same count\n"
-    "  --resume            continue an interrupted run from its last finished epoch (same config)\n"
+    "  --resume            continue an interrupted run from its last finished epoch (same config):\n"
+    "                      the newest runs/NAME-NNN, or -o DIR\n"
     "  -q, --quiet         print only the summary and errors\n"
     "  -h, --help          this text\n"
     "\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
+
+/* Adds the finished run to the index beside its folder (runs/index.db). */
+static sl_status record_run(const sl_config *cfg, const char *run_dir, const char *config_path,
+                            const sl_train_result *r)
+{
+    char hash[SL_HASH_HEX], parent[SL_PATH_MAX + 32];
+    SL_TRY(sl_hash_file(config_path, hash));
+    snprintf(parent, sizeof parent, "%s", run_dir);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) snprintf(slash, sizeof parent - (size_t)(slash - parent), "/index.db");
+    else snprintf(parent, sizeof parent, "%s", slash ? "/index.db" : "index.db");
+    sl_run_record rec = {.dir = run_dir, .name = cfg->name, .config_hash = hash,
+                         .arch = sl_model_arch_name(cfg->model.arch), .params = r->n_params, .macs = r->macs,
+                         .epochs = r->epochs, .best_epoch = r->best_epoch, .val_acc = r->best_val_acc,
+                         .test_acc = r->test_acc, .n_test = r->n_test, .seconds = r->seconds,
+                         .samples_per_s = r->samples_per_s, .status = r->stopped_early ? "stopped early" : "done"};
+    return sl_run_index_add(parent, &rec);
+}
 
 int cmd_train(int argc, char **argv)
 {
@@ -51,16 +75,19 @@ int cmd_train(int argc, char **argv)
     if (rc != CLI_OK || done) return rc;
     double t0 = cli_now();
     sl_config cfg;
-    char out_dir[SL_PATH_MAX], manifest[SL_PATH_MAX + 32], cache[SL_PATH_MAX + 32];
-    if (cli_load_config(&c, &cfg, out_dir, sizeof out_dir) != CLI_OK) return CLI_FAIL;
-    snprintf(manifest, sizeof manifest, "%s/manifest.csv", out_dir);
-    snprintf(cache, sizeof cache, "%s/features.bin", out_dir);
-
+    /* data_dir: the data set's manifest and feature cache; run_dir: this run's results */
+    char data_dir[SL_PATH_MAX], run_dir[SL_PATH_MAX + 16], manifest[SL_PATH_MAX + 32], cache[SL_PATH_MAX + 32];
+    if (cli_load_config(&c, &cfg, data_dir, sizeof data_dir) != CLI_OK) return CLI_FAIL;
+    snprintf(manifest, sizeof manifest, "%s/manifest.csv", data_dir);
+    snprintf(cache, sizeof cache, "%s/features.bin", data_dir);
     sl_dataset *ds = NULL;
     sl_feature_cache *fc = NULL;
     double *mean = NULL;
     struct stat sb;
-    sl_status s = sl_mkdirs(out_dir);
+    sl_status s = sl_mkdirs(data_dir);
+    if (s == SL_OK && c.out_dir) snprintf(run_dir, sizeof run_dir, "%s", data_dir);
+    else if (s == SL_OK && resume) s = sl_run_dir_latest("runs", cfg.name, run_dir, sizeof run_dir);
+    else if (s == SL_OK) s = sl_run_dir_next("runs", cfg.name, run_dir, sizeof run_dir);
     if (s == SL_OK && stat(manifest, &sb) == 0) {
         s = sl_dataset_read_manifest(&ds, manifest);
     } else if (s == SL_OK) {
@@ -68,6 +95,10 @@ int cmd_train(int argc, char **argv)
         s = sl_dataset_build(&ds, &cfg, &dopts);
         if (s == SL_OK) s = sl_dataset_write_manifest(ds, manifest);
     }
+    char run_manifest[SL_PATH_MAX + 32];
+    snprintf(run_manifest, sizeof run_manifest, "%s/manifest.csv", run_dir);
+    if (s == SL_OK && strcmp(run_dir, data_dir) != 0) /* the run keeps the split it was trained on */
+        s = sl_dataset_write_manifest(ds, run_manifest);
     sl_features_stats fst;
     sl_features_opts fopts = {.threads = c.threads, .progress = !c.quiet};
     if (s == SL_OK) s = sl_features_build(&cfg, ds, cache, &fopts, &fst);
@@ -76,7 +107,7 @@ int cmd_train(int argc, char **argv)
     if (s == SL_OK && !(mean = calloc(2 * nb, sizeof *mean))) s = sl_fail(SL_ENOMEM, "out of memory");
     if (s == SL_OK) s = sl_features_norm(fc, ds, SL_SPLIT_TRAIN, mean, mean + nb);
     char resolved[SL_PATH_MAX + 32];
-    snprintf(resolved, sizeof resolved, "%s/config.yaml", out_dir);
+    snprintf(resolved, sizeof resolved, "%s/config.yaml", run_dir);
     if (s == SL_OK) s = sl_config_save(&cfg, resolved); /* the run's own settings, every default written */
     sl_train_result r;
     if (s == SL_OK) {
@@ -85,14 +116,16 @@ int cmd_train(int argc, char **argv)
                    cfg.name, nb, sl_feature_cache_frames(fc), sl_dataset_count(ds), sl_dataset_n_labels(ds),
                    fst.computed, fst.reused);
         sl_train_opts topts = {.threads = c.threads, .progress = !c.quiet, .quiet = c.quiet, .resume = resume};
-        s = sl_train_run(&cfg, ds, fc, mean, mean + nb, out_dir, &topts, &r);
+        if (!c.quiet && strcmp(run_dir, data_dir) != 0) printf("run folder %s\n", run_dir);
+        s = sl_train_run(&cfg, ds, fc, mean, mean + nb, run_dir, &topts, &r);
     }
+    if (s == SL_OK) s = record_run(&cfg, run_dir, resolved, &r);
     if (s == SL_OK) {
         printf("best epoch %zu", r.best_epoch);
         if (r.best_val_acc >= 0) printf(" (validation accuracy %.1f %%)", 100 * r.best_val_acc);
         if (r.test_acc >= 0) printf("; test accuracy %.1f %% on %zu examples", 100 * r.test_acc, r.n_test);
         printf("; %.0f training samples/s; %.1f s in all\nwrote %s/model.slm, last.slm, metrics.csv%s\n",
-               r.samples_per_s, cli_now() - t0, out_dir, r.n_test ? " and predictions.csv" : "");
+               r.samples_per_s, cli_now() - t0, run_dir, r.n_test ? " and predictions.csv" : "");
     }
     free(mean);
     sl_feature_cache_close(fc);

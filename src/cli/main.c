@@ -20,6 +20,7 @@ static const char usage[] =
     "  model CONFIG     steps 3 and 9: the network layer by layer, with parameters and MACs\n"
     "  train CONFIG     step 4: train the model on the features; metrics and test predictions\n"
     "  eval RUN         a trained model (RUN/model.slm) scored again on a split\n"
+    "  runs [ROOT]      the runs index (ROOT/index.db, default runs/): one line per run\n"
     "  info FILE...     what a recording holds (format, rate, length, level), or why it\n"
     "                   cannot be read\n"
     "  help [COMMAND]   this text, or a command's own help\n"
@@ -136,6 +137,7 @@ static const command commands[] = {
     {"model", cmd_model},
     {"train", cmd_train},
     {"eval", cmd_eval},
+    {"runs", cmd_runs},
 };
 
 int main(int argc, char **argv)

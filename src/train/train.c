@@ -276,6 +276,8 @@ sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feat
     if ((st = sl_net_set_threads(net, opts ? opts->threads : 0)) != SL_OK) goto done;
     sl_net_init(net, t->seed);
     size_t np = sl_graph_n_params(g), ns = sl_graph_n_state(g);
+    res->n_params = np;
+    for (size_t i = 0; i < sl_graph_count(g); i++) res->macs += sl_graph_node(g, i)->macs;
     if ((st = sl_optim_new(&opt, t, np)) != SL_OK) goto done;
     x = malloc(batch * s.bands * s.frames * sizeof *x);
     dlogits = malloc(batch * k * sizeof *dlogits);

@@ -1,0 +1,54 @@
+/* Run directories and the runs index (DESIGN.md, "A run directory").
+ *
+ * Each training run gets a folder of its own, ROOT/NAME-001, ROOT/NAME-002, ...: numbered in the
+ * order they started, never reused, created with mkdir so two runs started at once cannot take
+ * the same number. ROOT/index.db (SQLite) lists every run with its config hash and results, so
+ * later steps (compare, search) can query the history. */
+#ifndef SIGLOOP_RUNS_H
+#define SIGLOOP_RUNS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "sigloop/base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Creates ROOT (if needed) and the next free ROOT/NAME-NNN (three digits at least; after 999,
+ * 1000 and on); its path goes to out. SL_EIO naming the folder when it cannot be made. */
+sl_status sl_run_dir_next(const char *root, const char *name, char *out, size_t size);
+
+/* The highest-numbered existing ROOT/NAME-NNN. SL_EARG "no run of NAME in ROOT" when none. */
+sl_status sl_run_dir_latest(const char *root, const char *name, char *out, size_t size);
+
+typedef struct {
+    const char *dir;          /* the run's folder as given */
+    const char *name;         /* the config's name */
+    const char *config_hash;  /* BLAKE2b of the resolved config.yaml (hex) */
+    const char *arch;         /* model.arch */
+    size_t params;
+    size_t macs;              /* per example */
+    size_t epochs;            /* run */
+    size_t best_epoch;
+    double val_acc;           /* < 0: none */
+    double test_acc;          /* < 0: none */
+    size_t n_test;
+    double seconds;
+    double samples_per_s;
+    const char *status;       /* "done", "stopped early" */
+} sl_run_record;
+
+/* Adds or replaces (by dir) the run's row in the SQLite database at db_path, creating the file
+ * and its table when needed, in one transaction (waits up to 5 s for another writer). */
+sl_status sl_run_index_add(const char *db_path, const sl_run_record *r);
+
+/* Prints the index's runs, oldest first, as a table (or "no runs in ROOT" when the file does not
+ * exist). SL_EIO/SL_EFORMAT naming the file when it cannot be read. */
+sl_status sl_run_index_print(const char *db_path, FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
