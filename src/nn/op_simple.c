@@ -11,7 +11,8 @@ static sl_status relu_infer(sl_node *nd, const sl_shape *const *in)
 }
 static void relu_forward_range(const sl_op_args *a, size_t lo, size_t hi)
 {
-    for (size_t i = lo; i < hi; i++) a->y[i] = a->x[0][i] > 0 ? a->x[0][i] : 0;
+    /* a NaN passes through (as in PyTorch), so a diverged network cannot look healthy */
+    for (size_t i = lo; i < hi; i++) a->y[i] = a->x[0][i] < 0 ? 0 : a->x[0][i];
 }
 static void relu_forward(const sl_op_args *a)
 {

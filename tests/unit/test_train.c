@@ -129,7 +129,10 @@ static void make_tones(const char *dir)
         }
 }
 
-static void run_once_with(const char *out, char **metrics, size_t *len, sl_train_result *r, const char *extra)
+/* Trains the tones in out; mean_shift is added to the bands' means (0: as sigloop does).
+ * Returns sl_train_run's status; metrics.csv is read only after a success. */
+static sl_status train_tones(const char *out, char **metrics, size_t *len, sl_train_result *r, const char *extra,
+                             double mean_shift)
 {
     char yaml[2048], rec[1100];
     snprintf(rec, sizeof rec, "%s/tones", g_dir);
@@ -157,14 +160,23 @@ static void run_once_with(const char *out, char **metrics, size_t *len, sl_train
     assert_int_equal(sl_feature_cache_open(&fc, cache), SL_OK);
     double mean[16], sd[16];
     assert_int_equal(sl_features_norm(fc, ds, SL_SPLIT_TRAIN, mean, sd), SL_OK);
+    for (size_t i = 0; i < 16; i++) mean[i] += mean_shift;
     sl_train_opts o = {.threads = 2, .progress = 0, .quiet = 1};
-    if (sl_train_run(&cfg, ds, fc, mean, sd, out, &o, r) != SL_OK) fail_msg("%s", sl_last_error());
-    char path[1200];
-    snprintf(path, sizeof path, "%s/metrics.csv", out);
-    assert_int_equal(sl_read_file(path, 1 << 20, metrics, len), SL_OK);
+    sl_status st = sl_train_run(&cfg, ds, fc, mean, sd, out, &o, r);
+    if (st == SL_OK) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/metrics.csv", out);
+        assert_int_equal(sl_read_file(path, 1 << 20, metrics, len), SL_OK);
+    }
     sl_feature_cache_close(fc);
     sl_dataset_free(ds);
     sl_config_free(&cfg);
+    return st;
+}
+
+static void run_once_with(const char *out, char **metrics, size_t *len, sl_train_result *r, const char *extra)
+{
+    if (train_tones(out, metrics, len, r, extra, 0) != SL_OK) fail_msg("%s", sl_last_error());
 }
 
 static void run_once(const char *out, char **metrics, size_t *len, sl_train_result *r)
@@ -287,6 +299,42 @@ static void test_model_file(void **state)
     free(data);
 }
 
+/* A loss that is not finite (features shifted to -inf: batch norm gives NaN, which ReLU must pass on) stops
+ * training at once with a message naming the epoch and step, and the checkpoints already in the
+ * run folder (run_a's, copied) stay byte for byte. */
+static void test_nonfinite_loss(void **state)
+{
+    (void)state;
+    char run[1100], src[1200], dst[1200];
+    snprintf(run, sizeof run, "%s/run_nan", g_dir);
+    assert_int_equal(sl_mkdirs(run), SL_OK);
+    const char *keep[] = {"model.slm", "last.slm"};
+    char *before[2];
+    size_t before_len[2];
+    for (int i = 0; i < 2; i++) {
+        snprintf(src, sizeof src, "%s/run_a/%s", g_dir, keep[i]);
+        snprintf(dst, sizeof dst, "%s/%s", run, keep[i]);
+        assert_int_equal(sl_read_file(src, 1 << 24, &before[i], &before_len[i]), SL_OK);
+        assert_int_equal(sl_write_file_atomic(dst, before[i], before_len[i]), SL_OK);
+    }
+    char *metrics = NULL;
+    size_t len;
+    sl_train_result r;
+    assert_int_equal(train_tones(run, &metrics, &len, &r, NULL, INFINITY), SL_EARG);
+    assert_non_null(strstr(sl_last_error(), "train: the loss became"));
+    assert_non_null(strstr(sl_last_error(), "at epoch 1, step 1"));
+    for (int i = 0; i < 2; i++) {
+        char *after;
+        size_t after_len;
+        snprintf(dst, sizeof dst, "%s/%s", run, keep[i]);
+        assert_int_equal(sl_read_file(dst, 1 << 24, &after, &after_len), SL_OK);
+        assert_int_equal(after_len, before_len[i]);
+        assert_memory_equal(after, before[i], after_len);
+        free(after);
+        free(before[i]);
+    }
+}
+
 int main(void)
 {
     const char *t = getenv("SIGLOOP_TEST_TMP");
@@ -300,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_schedules_and_clipping),
         cmocka_unit_test(test_small_run),
         cmocka_unit_test(test_model_file),
+        cmocka_unit_test(test_nonfinite_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
