@@ -155,6 +155,12 @@ sl_status sl_net_forward(sl_net *net, const sl_real *x, size_t n, int training, 
 sl_status sl_net_backward(sl_net *net, const sl_real *dy, sl_real *dx);
 void sl_net_zero_grads(sl_net *net);
 
+/* Per-node timing: on, every forward and backward adds each node's wall seconds (its gradient
+ * zeroing included) to a table of 2 x nodes values, forward then backward, read with
+ * sl_net_profile_seconds (NULL when off). Turning it on again clears the table. */
+sl_status sl_net_profile(sl_net *net, int on);
+const double *sl_net_profile_seconds(const sl_net *net);
+
 /* Softmax cross-entropy of logits (n, k) against labels, mean over the batch, with label smoothing
  * (targets (1 - s) one-hot + s / k) and optional class weights (NULL: all 1; PyTorch's weighted
  * mean). Writes the loss and, if dlogits is not NULL, its gradient (n, k). */

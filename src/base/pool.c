@@ -1,10 +1,17 @@
-/* A fixed pool of threads for parallel loops. Workers sleep on a condition variable between runs;
- * during a run every thread, the caller included, claims indices from one atomic counter.
+/* A fixed pool of threads for parallel loops. During a run every thread, the caller included,
+ * claims indices from one atomic counter.
  *
- * A run is announced by bumping `generation` under the lock; each worker runs once per
- * generation and reports back by decrementing `busy`. The caller waits for busy == 0 before it
- * returns, so no worker can still be touching the run's fn and ctx (which may live on the
- * caller's stack) afterwards, and no worker can miss a generation. */
+ * A run is announced by bumping `generation`; each worker runs once per generation and reports
+ * back by decrementing `busy`. The caller waits for busy == 0 before it returns, so no worker can
+ * still be touching the run's fn and ctx (which may live on the caller's stack) afterwards, and
+ * no worker can miss a generation.
+ *
+ * Between runs a worker first spins on `generation` for a short while (SPIN_LIMIT polls, a few
+ * hundred microseconds), then sleeps on a condition variable; the caller likewise spins on `busy`
+ * before it sleeps. A training step makes dozens of runs a few hundred microseconds apart, and
+ * waking a sleeping thread costs tens of microseconds each time; spinning keeps that off the
+ * critical path, and sleeping keeps an idle pool from burning a core. The sleeping side always
+ * re-checks under the lock, and the waking side always signals under it, so no wake-up is lost. */
 #include "sigloop/pool.h"
 
 #include <pthread.h>
@@ -14,6 +21,14 @@
 #include <unistd.h>
 
 #define POOL_MAX_THREADS 256
+#define SPIN_LIMIT 20000
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
 #define POOL_MSG_MAX 1024 /* as sl_fail's buffer: a copied message is never cut shorter */
 
 typedef struct {
@@ -30,9 +45,9 @@ struct sl_pool {
     pthread_cond_t wake;        /* a new run, or shutdown */
     pthread_cond_t done;        /* the last worker finished its part of the run */
     pthread_mutex_t run_lock;   /* one run at a time */
-    unsigned long generation;   /* bumped per run */
-    int busy;                   /* workers still in the current run */
-    int shutdown;
+    atomic_ulong generation;    /* bumped per run (the run's fields are written before it) */
+    atomic_int busy;            /* workers still in the current run */
+    atomic_int shutdown;
     int running;                /* a run is under way; `owner` is its caller */
     pthread_t owner;
     /* the current run */
@@ -80,17 +95,23 @@ static void *worker_main(void *varg)
     const worker_arg *arg = varg;
     sl_pool *p = arg->pool;
     unsigned long seen = 0;
-    pthread_mutex_lock(&p->lock);
     for (;;) {
-        while (!p->shutdown && p->generation == seen) pthread_cond_wait(&p->wake, &p->lock);
-        if (p->shutdown) break;
-        seen = p->generation;
-        pthread_mutex_unlock(&p->lock);
-        run_tasks(p, arg->worker);
+        for (int spin = 0; spin < SPIN_LIMIT && !atomic_load(&p->shutdown) &&
+                           atomic_load_explicit(&p->generation, memory_order_acquire) == seen;
+             spin++)
+            cpu_relax();
         pthread_mutex_lock(&p->lock);
-        if (--p->busy == 0) pthread_cond_signal(&p->done);
+        while (!atomic_load(&p->shutdown) && atomic_load(&p->generation) == seen) pthread_cond_wait(&p->wake, &p->lock);
+        pthread_mutex_unlock(&p->lock);
+        if (atomic_load(&p->shutdown)) break;
+        seen = atomic_load_explicit(&p->generation, memory_order_acquire);
+        run_tasks(p, arg->worker);
+        if (atomic_fetch_sub(&p->busy, 1) == 1) {
+            pthread_mutex_lock(&p->lock);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->lock);
+        }
     }
-    pthread_mutex_unlock(&p->lock);
     return NULL;
 }
 
@@ -122,6 +143,9 @@ sl_status sl_pool_new(sl_pool **out, int n_threads)
     if (!p) return sl_fail(SL_ENOMEM, "out of memory");
     p->n_threads = n_threads;
     atomic_init(&p->next, 0);
+    atomic_init(&p->generation, 0);
+    atomic_init(&p->busy, 0);
+    atomic_init(&p->shutdown, 0);
     size_t n_workers = (size_t)n_threads - 1;
     if (n_workers > 0) {
         p->threads = calloc(n_workers, sizeof *p->threads);
@@ -151,7 +175,7 @@ void sl_pool_free(sl_pool *p)
 {
     if (!p) return;
     pthread_mutex_lock(&p->lock);
-    p->shutdown = 1;
+    atomic_store(&p->shutdown, 1);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
     for (int i = 0; i < p->n_started; i++) pthread_join(p->threads[i], NULL);
@@ -194,17 +218,19 @@ sl_status sl_pool_run(sl_pool *p, size_t n, sl_pool_fn fn, void *ctx)
     p->fail_status = SL_OK;
     p->fail_index = 0;
     p->fail_msg[0] = '\0';
-    p->busy = p->n_started;
+    atomic_store(&p->busy, p->n_started);
     p->running = 1;
     p->owner = pthread_self();
-    p->generation++;
+    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
 
     run_tasks(p, 0);
 
+    for (int spin = 0; spin < SPIN_LIMIT && atomic_load_explicit(&p->busy, memory_order_acquire) > 0; spin++)
+        cpu_relax();
     pthread_mutex_lock(&p->lock);
-    while (p->busy > 0) pthread_cond_wait(&p->done, &p->lock);
+    while (atomic_load(&p->busy) > 0) pthread_cond_wait(&p->done, &p->lock);
     p->running = 0;
     sl_status s = p->fail_status;
     if (s != SL_OK) sl_fail(s, "%s", p->fail_msg);

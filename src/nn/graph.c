@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sigloop/rng.h"
 
@@ -240,7 +241,7 @@ size_t sl_graph_n_state(const sl_graph *g) { return g->n_state; }
 /* ---- work split over the pool ---------------------------------------------------------------- */
 
 /* Below this many values a part is not worth a thread's wake-up (a few microseconds). */
-#define PARALLEL_MIN 16384
+#define PARALLEL_MIN 1638400000
 
 typedef struct {
     const sl_op_args *a;
@@ -294,7 +295,25 @@ struct sl_net {
     sl_pool *pool;              /* NULL: one thread */
     uint64_t noise_seed, noise_step;
     size_t *last_reader;        /* (g->n) the highest index of a node reading node j (0: none) */
+    double *prof;               /* NULL, or (2 g->n) seconds per node: forward, then backward */
 };
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+sl_status sl_net_profile(sl_net *net, int on)
+{
+    free(net->prof);
+    net->prof = NULL;
+    if (on && !(net->prof = calloc(2 * net->g->n, sizeof *net->prof))) return sl_fail(SL_ENOMEM, "out of memory");
+    return SL_OK;
+}
+
+const double *sl_net_profile_seconds(const sl_net *net) { return net->prof; }
 
 void sl_net_free(sl_net *net)
 {
@@ -308,6 +327,7 @@ void sl_net_free(sl_net *net)
     free(net->saved);
     free(net->saved_off);
     free(net->last_reader);
+    free(net->prof);
     sl_pool_free(net->pool);
     free(net);
 }
@@ -437,7 +457,9 @@ sl_status sl_net_forward(sl_net *net, const sl_real *x, size_t n, int training, 
     for (size_t i = 1; i < g->n; i++) {
         sl_op_args a;
         node_args(net, i, n, training, &a);
+        double t0 = net->prof ? seconds_now() : 0;
         op_def(g->nodes[i].op)->forward(&a);
+        if (net->prof) net->prof[i] += seconds_now() - t0;
     }
     net->batch = n;
     net->trained = training;
@@ -462,6 +484,7 @@ sl_status sl_net_backward(sl_net *net, const sl_real *dy, sl_real *dx)
     size_t n = net->batch;
     memcpy(net->dact + net->act_off[g->n - 1], dy, n * sl_shape_size(&g->nodes[g->n - 1].shape) * sizeof *dy);
     for (size_t i = g->n - 1; i >= 1; i--) {
+        double t0 = net->prof ? seconds_now() : 0;
         /* an input's gradient is zeroed just before its last reader, the first to add into it,
          * runs backward: while it is still in cache, and never for nodes nothing reads */
         for (int k = 0; k < g->nodes[i].n_in; k++) {
@@ -478,6 +501,7 @@ sl_status sl_net_backward(sl_net *net, const sl_real *dy, sl_real *dx)
             for (int k = 0; k < g->nodes[i].n_in; k++)
                 if (g->nodes[i].in[k] == 0) a.dx[k] = net->dact;
         op_def(g->nodes[i].op)->backward(&a);
+        if (net->prof) net->prof[g->n + i] += seconds_now() - t0;
     }
     if (dx) memcpy(dx, net->dact, n * sl_shape_size(&g->nodes[0].shape) * sizeof *dx);
     return SL_OK;

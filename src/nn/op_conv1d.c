@@ -1,8 +1,7 @@
 /* conv1d: (C_in, T) -> (C_out, T_out), T_out = (T + 2 pad - dilation (K - 1) - 1) / stride + 1.
  * w: (C_out, C_in / groups, K), then b: (C_out). groups = C_in = C_out is depthwise.
- * Ungrouped convolutions run as GEMMs through CBLAS on an im2col matrix per example, kept from
- * forward for backward; grouped ones (depthwise included) use direct loops, where GEMM is a poor
- * fit. */
+ * Ungrouped convolutions run as GEMMs through CBLAS on im2col matrices (below); grouped ones
+ * (depthwise included) use direct loops, where GEMM is a poor fit. */
 #include <cblas.h>
 #include <string.h>
 
@@ -47,118 +46,172 @@ static sl_status conv_infer(sl_node *nd, const sl_shape *const *in)
 
 static int use_gemm(const sl_node *nd) { return nd->groups == 1; }
 
-/* col (C_in K, T_out): col[i K + j][t] = x[i][t stride - pad + j dilation], 0 outside. */
-static void im2col(const sl_node *nd, const sl_real *x, size_t c_in, size_t t_in, size_t t_out, sl_real *col)
+/* The batch is cut into one contiguous run of examples per worker ("part"). A part's column
+ * matrix holds its examples side by side, (C_in K, nb T_out) with nb examples, so each part runs
+ * one large GEMM per product instead of one small GEMM per example:
+ *   forward   Y' = w col'            (C_out, nb T_out), then scattered into y (n, C_out, T_out)
+ *   backward  dW_p = dY' col'^T      per part, the parts' sums added in part order afterwards
+ *             dcol' = w^T dY'        then added back (col2im) into dx
+ * col' is kept from forward for backward. saved: the column matrices of the whole batch (part p's
+ * at example n0(p)), then a scratch of (C_out + C_in K) nb T_out per part (also at n0(p)), then
+ * one weight-gradient buffer per part. The split depends only on n and the thread count, so the
+ * results do too, never on scheduling. */
+
+/* col[i K + j][e T_out + t] = x[i][t stride - pad + j dilation], 0 outside; ld = nb T_out. */
+static void im2col(const sl_node *nd, const sl_real *x, size_t c_in, size_t t_in, size_t t_out, sl_real *col,
+                   size_t ld)
 {
     size_t k = nd->kernel;
     for (size_t i = 0; i < c_in; i++)
         for (size_t j = 0; j < k; j++) {
-            sl_real *row = col + (i * k + j) * t_out;
+            sl_real *row = col + (i * k + j) * ld;
             long off = (long)(j * nd->dilation) - (long)nd->pad;
             size_t lo, hi;
             valid_range(off, nd->stride, t_in, t_out, &lo, &hi);
-            memset(row, 0, t_out * sizeof *row);
+            for (size_t t = 0; t < lo; t++) row[t] = 0;
+            for (size_t t = hi; t < t_out; t++) row[t] = 0;
             if (lo >= hi) continue;
             const sl_real *xs = x + i * t_in + ((long)(lo * nd->stride) + off);
-            for (size_t t = 0; t < hi - lo; t++) row[lo + t] = xs[t * nd->stride];
+            if (nd->stride == 1) memcpy(row + lo, xs, (hi - lo) * sizeof *row);
+            else
+                for (size_t t = 0; t < hi - lo; t++) row[lo + t] = xs[t * nd->stride];
         }
 }
 
-static size_t conv_saved(const sl_node *nd, size_t n)
+/* dx[i][t stride - pad + j dilation] += dcol[i K + j][t] (the adjoint of im2col). */
+static void col2im(const sl_node *nd, const sl_real *dcol, size_t ld, size_t c_in, size_t t_in, size_t t_out,
+                   sl_real *dx)
 {
-    /* the im2col matrix of every example of the batch, (C_in K, T_out) each, and one per worker
-     * for the gradient of a column matrix in backward; C_in from n_params */
-    if (!use_gemm(nd)) return 0;
-    size_t c_in = (nd->n_params - (nd->bias ? nd->c_out : 0)) / (nd->c_out * nd->kernel);
-    return (n + SL_NN_MAX_WORKERS) * c_in * nd->kernel * nd->shape.d[1];
-}
-
-/* One example's forward: im2col, then y = w col (+ b). */
-static sl_status conv_forward_one(void *ctx, size_t n, int worker)
-{
-    (void)worker;
-    const sl_op_args *a = ctx;
-    const sl_node *nd = a->node;
-    size_t c_in = a->in_shape[0]->d[0], t_in = a->in_shape[0]->d[1];
-    size_t c_out = nd->shape.d[0], t_out = nd->shape.d[1], ck = c_in * nd->kernel;
-    const sl_real *b = nd->bias ? a->w + c_out * ck : NULL;
-    sl_real *col = a->saved + n * ck * t_out, *y = a->y + n * c_out * t_out;
-    im2col(nd, a->x[0] + n * c_in * t_in, c_in, t_in, t_out, col);
-    for (size_t o = 0; o < c_out; o++)
-        for (size_t t = 0; t < t_out; t++) y[o * t_out + t] = b ? b[o] : 0;
-    /* y (C_out, T_out) += w (C_out, C_in K) col (C_in K, T_out) */
-    GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)c_out, (int)t_out, (int)ck, 1, a->w, (int)ck, col,
-         (int)t_out, 1, y, (int)t_out);
-    return SL_OK;
-}
-
-static void conv_forward_gemm(const sl_op_args *a)
-{
-    if (a->pool) {
-        sl_pool_run(a->pool, a->n, conv_forward_one, (void *)a);
-        return;
-    }
-    for (size_t n = 0; n < a->n; n++) conv_forward_one((void *)a, n, 0);
-}
-
-/* Weight gradients for output rows [r0, r1) over the whole batch: workers own disjoint rows, and
- * each sums the examples in order, so the result does not depend on scheduling. */
-static sl_status conv_dw_rows(void *ctx, size_t part, int worker)
-{
-    (void)worker;
-    const sl_op_args *a = ctx;
-    const sl_node *nd = a->node;
-    size_t c_in = a->in_shape[0]->d[0], c_out = nd->shape.d[0], t_out = nd->shape.d[1], ck = c_in * nd->kernel;
-    size_t parts = a->pool ? (size_t)sl_pool_size(a->pool) : 1;
-    size_t r0 = c_out * part / parts, r1 = c_out * (part + 1) / parts;
-    if (r0 == r1) return SL_OK;
-    sl_real *db = nd->bias ? a->dw + c_out * ck : NULL;
-    for (size_t n = 0; n < a->n; n++) {
-        const sl_real *col = a->saved + n * ck * t_out, *dy = a->dy + n * c_out * t_out;
-        if (db)
-            for (size_t o = r0; o < r1; o++)
-                for (size_t t = 0; t < t_out; t++) db[o] += dy[o * t_out + t];
-        /* dw[r0:r1] (rows, C_in K) += dy[r0:r1] (rows, T_out) col^T */
-        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), (int)ck, (int)t_out, 1, dy + r0 * t_out,
-             (int)t_out, col, (int)t_out, 1, a->dw + r0 * ck, (int)ck);
-    }
-    return SL_OK;
-}
-
-/* One example's input gradient: dcol = w^T dy, scattered back (col2im) into dx. */
-static sl_status conv_dx_one(void *ctx, size_t n, int worker)
-{
-    const sl_op_args *a = ctx;
-    const sl_node *nd = a->node;
-    size_t c_in = a->in_shape[0]->d[0], t_in = a->in_shape[0]->d[1];
-    size_t c_out = nd->shape.d[0], t_out = nd->shape.d[1], k = nd->kernel, ck = c_in * k;
-    const sl_real *dy = a->dy + n * c_out * t_out;
-    sl_real *dcol = a->saved + (a->n + (size_t)worker) * ck * t_out;
-    GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)ck, (int)t_out, (int)c_out, 1, a->w, (int)ck, dy,
-         (int)t_out, 0, dcol, (int)t_out);
-    sl_real *dx = a->dx[0] + n * c_in * t_in;
+    size_t k = nd->kernel;
     for (size_t i = 0; i < c_in; i++)
         for (size_t j = 0; j < k; j++) {
-            const sl_real *row = dcol + (i * k + j) * t_out;
+            const sl_real *row = dcol + (i * k + j) * ld;
             long off = (long)(j * nd->dilation) - (long)nd->pad;
             size_t lo, hi;
             valid_range(off, nd->stride, t_in, t_out, &lo, &hi);
             if (lo >= hi) continue;
             sl_real *dxs = dx + i * t_in + ((long)(lo * nd->stride) + off);
-            for (size_t t = 0; t < hi - lo; t++) dxs[t * nd->stride] += row[lo + t];
+            if (nd->stride == 1)
+                for (size_t t = 0; t < hi - lo; t++) dxs[t] += row[lo + t];
+            else
+                for (size_t t = 0; t < hi - lo; t++) dxs[t * nd->stride] += row[lo + t];
         }
+}
+
+static size_t c_in_of(const sl_node *nd)
+{
+    return (nd->n_params - (nd->bias ? nd->c_out : 0)) / (nd->c_out * nd->kernel);
+}
+
+static size_t conv_saved(const sl_node *nd, size_t n)
+{
+    if (!use_gemm(nd)) return 0;
+    size_t ck = c_in_of(nd) * nd->kernel, t_out = nd->shape.d[1];
+    return n * ck * t_out + n * (nd->c_out + ck) * t_out + SL_NN_MAX_WORKERS * nd->c_out * ck;
+}
+
+typedef struct {
+    size_t c_in, t_in, c_out, t_out, ck, n0, nb, ld;
+    sl_real *col, *scratch, *dw;
+} part_view;
+
+static size_t parts_of(const sl_op_args *a)
+{
+    size_t p = a->pool ? (size_t)sl_pool_size(a->pool) : 1;
+    return p > a->n ? a->n : p;
+}
+
+static part_view part_of(const sl_op_args *a, size_t part)
+{
+    const sl_node *nd = a->node;
+    part_view v = {.c_in = a->in_shape[0]->d[0], .t_in = a->in_shape[0]->d[1], .c_out = nd->shape.d[0],
+                   .t_out = nd->shape.d[1]};
+    size_t parts = parts_of(a);
+    v.ck = v.c_in * nd->kernel;
+    v.n0 = a->n * part / parts;
+    v.nb = a->n * (part + 1) / parts - v.n0;
+    v.ld = v.nb * v.t_out;
+    v.col = a->saved + v.n0 * v.ck * v.t_out;
+    sl_real *scratch0 = a->saved + a->n * v.ck * v.t_out;
+    v.scratch = scratch0 + v.n0 * (v.c_out + v.ck) * v.t_out;
+    v.dw = scratch0 + a->n * (v.c_out + v.ck) * v.t_out + part * v.c_out * v.ck;
+    return v;
+}
+
+static sl_status forward_part(void *ctx, size_t part, int worker)
+{
+    (void)worker;
+    const sl_op_args *a = ctx;
+    const sl_node *nd = a->node;
+    part_view v = part_of(a, part);
+    if (!v.nb) return SL_OK;
+    const sl_real *b = nd->bias ? a->w + v.c_out * v.ck : NULL;
+    for (size_t e = 0; e < v.nb; e++)
+        im2col(nd, a->x[0] + (v.n0 + e) * v.c_in * v.t_in, v.c_in, v.t_in, v.t_out, v.col + e * v.t_out, v.ld);
+    /* Y' (C_out, nb T_out) = w (C_out, C_in K) col' (C_in K, nb T_out) */
+    GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)v.c_out, (int)v.ld, (int)v.ck, 1, a->w, (int)v.ck, v.col,
+         (int)v.ld, 0, v.scratch, (int)v.ld);
+    for (size_t e = 0; e < v.nb; e++)
+        for (size_t o = 0; o < v.c_out; o++) {
+            sl_real *y = a->y + ((v.n0 + e) * v.c_out + o) * v.t_out;
+            const sl_real *src = v.scratch + o * v.ld + e * v.t_out, bo = b ? b[o] : 0;
+            for (size_t t = 0; t < v.t_out; t++) y[t] = src[t] + bo;
+        }
+    return SL_OK;
+}
+
+static void conv_forward_gemm(const sl_op_args *a)
+{
+    size_t parts = parts_of(a);
+    if (a->pool && parts > 1) sl_pool_run(a->pool, parts, forward_part, (void *)a);
+    else forward_part((void *)a, 0, 0);
+}
+
+static sl_status backward_part(void *ctx, size_t part, int worker)
+{
+    (void)worker;
+    const sl_op_args *a = ctx;
+    const sl_node *nd = a->node;
+    part_view v = part_of(a, part);
+    if (!v.nb) return SL_OK;
+    sl_real *dyp = v.scratch, *dcol = v.scratch + v.c_out * v.ld;
+    for (size_t e = 0; e < v.nb; e++) /* dY' (C_out, nb T_out) */
+        for (size_t o = 0; o < v.c_out; o++)
+            memcpy(dyp + o * v.ld + e * v.t_out, a->dy + ((v.n0 + e) * v.c_out + o) * v.t_out,
+                   v.t_out * sizeof *dyp);
+    /* dW_p (C_out, C_in K) = dY' col'^T */
+    GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)v.c_out, (int)v.ck, (int)v.ld, 1, dyp, (int)v.ld, v.col,
+         (int)v.ld, 0, v.dw, (int)v.ck);
+    if (!a->dx[0]) return SL_OK;
+    /* dcol' (C_in K, nb T_out) = w^T dY' */
+    GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)v.ck, (int)v.ld, (int)v.c_out, 1, a->w, (int)v.ck, dyp,
+         (int)v.ld, 0, dcol, (int)v.ld);
+    for (size_t e = 0; e < v.nb; e++)
+        col2im(nd, dcol + e * v.t_out, v.ld, v.c_in, v.t_in, v.t_out, a->dx[0] + (v.n0 + e) * v.c_in * v.t_in);
     return SL_OK;
 }
 
 static void conv_backward_gemm(const sl_op_args *a)
 {
-    size_t parts = a->pool ? (size_t)sl_pool_size(a->pool) : 1;
-    if (a->pool) sl_pool_run(a->pool, parts, conv_dw_rows, (void *)a);
-    else conv_dw_rows((void *)a, 0, 0);
-    if (!a->dx[0]) return;
-    if (a->pool) sl_pool_run(a->pool, a->n, conv_dx_one, (void *)a);
-    else
-        for (size_t n = 0; n < a->n; n++) conv_dx_one((void *)a, n, 0);
+    const sl_node *nd = a->node;
+    size_t parts = parts_of(a);
+    if (a->pool && parts > 1) sl_pool_run(a->pool, parts, backward_part, (void *)a);
+    else backward_part((void *)a, 0, 0);
+    size_t c_out = nd->shape.d[0], t_out = nd->shape.d[1], nw = c_out * c_in_of(nd) * nd->kernel;
+    for (size_t p = 0; p < parts; p++) {
+        const sl_real *dw = part_of(a, p).dw;
+        for (size_t i = 0; i < nw; i++) a->dw[i] += dw[i];
+    }
+    if (nd->bias) {
+        sl_real *db = a->dw + nw;
+        for (size_t e = 0; e < a->n; e++)
+            for (size_t o = 0; o < c_out; o++) {
+                const sl_real *dy = a->dy + (e * c_out + o) * t_out;
+                sl_real acc = 0;
+                for (size_t t = 0; t < t_out; t++) acc += dy[t];
+                db[o] += acc;
+            }
+    }
 }
 
 static void conv_forward(const sl_op_args *a)

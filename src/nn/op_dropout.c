@@ -36,14 +36,18 @@ static void dropout_forward(const sl_op_args *a)
         sl_real *m = a->saved + e * per;
         for (size_t i = 0; i < per; i++) m[i] = sl_rng_uniform(&r) < rate ? 0 : keep;
     }
-    for (size_t i = 0; i < total; i++) a->y[i] = a->x[0][i] * a->saved[i];
+    const sl_real *restrict x = a->x[0], *restrict m = a->saved;
+    sl_real *restrict y = a->y;
+    for (size_t i = 0; i < total; i++) y[i] = x[i] * m[i];
 }
 
 static void dropout_backward(const sl_op_args *a)
 {
     if (!a->dx[0]) return;
     size_t total = a->n * sl_shape_size(&a->node->shape);
-    for (size_t i = 0; i < total; i++) a->dx[0][i] += a->dy[i] * a->saved[i];
+    const sl_real *restrict dy = a->dy, *restrict m = a->saved;
+    sl_real *restrict dx = a->dx[0];
+    for (size_t i = 0; i < total; i++) dx[i] += dy[i] * m[i];
 }
 
 const sl_op_def sl_op_dropout_def = {"dropout", dropout_infer, dropout_saved, dropout_forward, dropout_backward, NULL};

@@ -23,8 +23,10 @@ static void relu6_backward(const sl_op_args *a)
 {
     if (!a->dx[0]) return;
     size_t n = a->n * sl_shape_size(&a->node->shape);
-    for (size_t i = 0; i < n; i++)
-        if (a->x[0][i] > 0 && a->x[0][i] < 6) a->dx[0][i] += a->dy[i];
+    for (size_t i = 0; i < n; i++) {
+        sl_real d = a->dy[i], v = a->x[0][i];
+        a->dx[0][i] += v > 0 && v < 6 ? d : 0;
+    }
 }
 const sl_op_def sl_op_relu6_def = {"relu6", same_shape, NULL, relu6_forward, relu6_backward, NULL};
 

@@ -11,8 +11,11 @@ static sl_status relu_infer(sl_node *nd, const sl_shape *const *in)
 }
 static void relu_forward_range(const sl_op_args *a, size_t lo, size_t hi)
 {
-    /* a NaN passes through (as in PyTorch), so a diverged network cannot look healthy */
-    for (size_t i = lo; i < hi; i++) a->y[i] = a->x[0][i] < 0 ? 0 : a->x[0][i];
+    /* a NaN passes through (as in PyTorch), so a diverged network cannot look healthy; the
+     * pointers are hoisted (restrict) so the loop vectorises instead of branching per value */
+    const sl_real *restrict x = a->x[0];
+    sl_real *restrict y = a->y;
+    for (size_t i = lo; i < hi; i++) y[i] = x[i] < 0 ? 0 : x[i];
 }
 static void relu_forward(const sl_op_args *a)
 {
@@ -20,7 +23,12 @@ static void relu_forward(const sl_op_args *a)
 }
 static void relu_backward_range(const sl_op_args *a, size_t lo, size_t hi)
 {
-    for (size_t i = lo; i < hi; i++) a->dx[0][i] += a->x[0][i] > 0 ? a->dy[i] : 0;
+    const sl_real *restrict x = a->x[0], *restrict dy = a->dy;
+    sl_real *restrict dx = a->dx[0];
+    for (size_t i = lo; i < hi; i++) {
+        sl_real d = dy[i]; /* loaded either way, so the select needs no branch */
+        dx[i] += x[i] > 0 ? d : 0;
+    }
 }
 static void relu_backward(const sl_op_args *a)
 {
@@ -40,7 +48,9 @@ static sl_status add_infer(sl_node *nd, const sl_shape *const *in)
 }
 static void add_forward_range(const sl_op_args *a, size_t lo, size_t hi)
 {
-    for (size_t i = lo; i < hi; i++) a->y[i] = a->x[0][i] + a->x[1][i];
+    const sl_real *restrict x0 = a->x[0], *restrict x1 = a->x[1];
+    sl_real *restrict y = a->y;
+    for (size_t i = lo; i < hi; i++) y[i] = x0[i] + x1[i];
 }
 static void add_forward(const sl_op_args *a)
 {
@@ -48,9 +58,12 @@ static void add_forward(const sl_op_args *a)
 }
 static void add_backward_range(const sl_op_args *a, size_t lo, size_t hi)
 {
+    const sl_real *restrict dy = a->dy;
     for (int k = 0; k < 2; k++)
-        if (a->dx[k])
-            for (size_t i = lo; i < hi; i++) a->dx[k][i] += a->dy[i];
+        if (a->dx[k]) {
+            sl_real *restrict dx = a->dx[k];
+            for (size_t i = lo; i < hi; i++) dx[i] += dy[i];
+        }
 }
 static void add_backward(const sl_op_args *a)
 {
