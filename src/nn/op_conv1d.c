@@ -57,45 +57,60 @@ static int use_gemm(const sl_node *nd) { return nd->groups == 1; }
  * one weight-gradient buffer per part. The split depends only on n and the thread count, so the
  * results do too, never on scheduling. */
 
-/* col[i K + j][e T_out + t] = x[i][t stride - pad + j dilation], 0 outside; ld = nb T_out. */
+/* A strided convolution reads every stride-th input. Splitting each input row once into its
+ * `stride` phases, ph[p][u] = x[u stride + p], turns each row of the column matrix into one
+ * contiguous copy from a phase, instead of a strided gather per kernel tap. ph holds stride rows
+ * of phase_len values. */
+static size_t phase_len(size_t t_in, size_t stride) { return (t_in + stride - 1) / stride; }
+
+/* col[i K + j][e T_out + t] = x[i][t stride - pad + j dilation], 0 outside; ld = nb T_out.
+ * ph: scratch for one row's phases (stride x phase_len), used when stride > 1. */
 static void im2col(const sl_node *nd, const sl_real *x, size_t c_in, size_t t_in, size_t t_out, sl_real *col,
-                   size_t ld)
+                   size_t ld, sl_real *ph)
 {
-    size_t k = nd->kernel;
-    for (size_t i = 0; i < c_in; i++)
+    size_t k = nd->kernel, st = nd->stride, pl = phase_len(t_in, st);
+    for (size_t i = 0; i < c_in; i++) {
+        const sl_real *xi = x + i * t_in;
+        if (st > 1)
+            for (size_t u = 0; u < t_in; u++) ph[(u % st) * pl + u / st] = xi[u];
         for (size_t j = 0; j < k; j++) {
             sl_real *row = col + (i * k + j) * ld;
             long off = (long)(j * nd->dilation) - (long)nd->pad;
             size_t lo, hi;
-            valid_range(off, nd->stride, t_in, t_out, &lo, &hi);
+            valid_range(off, st, t_in, t_out, &lo, &hi);
             for (size_t t = 0; t < lo; t++) row[t] = 0;
             for (size_t t = hi; t < t_out; t++) row[t] = 0;
             if (lo >= hi) continue;
-            const sl_real *xs = x + i * t_in + ((long)(lo * nd->stride) + off);
-            if (nd->stride == 1) memcpy(row + lo, xs, (hi - lo) * sizeof *row);
-            else
-                for (size_t t = 0; t < hi - lo; t++) row[lo + t] = xs[t * nd->stride];
+            size_t first = (size_t)((long)(lo * st) + off); /* input position of output lo */
+            const sl_real *src = st == 1 ? xi + first : ph + (first % st) * pl + first / st;
+            memcpy(row + lo, src, (hi - lo) * sizeof *row);
         }
+    }
 }
 
-/* dx[i][t stride - pad + j dilation] += dcol[i K + j][t] (the adjoint of im2col). */
+/* dx[i][t stride - pad + j dilation] += dcol[i K + j][t] (the adjoint of im2col); strided
+ * convolutions gather into the phases first (ph: stride x phase_len, zeroed here), then add the
+ * phases back into dx once. */
 static void col2im(const sl_node *nd, const sl_real *dcol, size_t ld, size_t c_in, size_t t_in, size_t t_out,
-                   sl_real *dx)
+                   sl_real *dx, sl_real *ph)
 {
-    size_t k = nd->kernel;
-    for (size_t i = 0; i < c_in; i++)
+    size_t k = nd->kernel, st = nd->stride, pl = phase_len(t_in, st);
+    for (size_t i = 0; i < c_in; i++) {
+        sl_real *dxi = dx + i * t_in;
+        if (st > 1) memset(ph, 0, st * pl * sizeof *ph);
         for (size_t j = 0; j < k; j++) {
             const sl_real *row = dcol + (i * k + j) * ld;
             long off = (long)(j * nd->dilation) - (long)nd->pad;
             size_t lo, hi;
-            valid_range(off, nd->stride, t_in, t_out, &lo, &hi);
+            valid_range(off, st, t_in, t_out, &lo, &hi);
             if (lo >= hi) continue;
-            sl_real *dxs = dx + i * t_in + ((long)(lo * nd->stride) + off);
-            if (nd->stride == 1)
-                for (size_t t = 0; t < hi - lo; t++) dxs[t] += row[lo + t];
-            else
-                for (size_t t = 0; t < hi - lo; t++) dxs[t * nd->stride] += row[lo + t];
+            size_t first = (size_t)((long)(lo * st) + off);
+            sl_real *dst = st == 1 ? dxi + first : ph + (first % st) * pl + first / st;
+            for (size_t t = 0; t < hi - lo; t++) dst[t] += row[lo + t];
         }
+        if (st > 1)
+            for (size_t u = 0; u < t_in; u++) dxi[u] += ph[(u % st) * pl + u / st];
+    }
 }
 
 static size_t c_in_of(const sl_node *nd)
@@ -103,16 +118,24 @@ static size_t c_in_of(const sl_node *nd)
     return (nd->n_params - (nd->bias ? nd->c_out : 0)) / (nd->c_out * nd->kernel);
 }
 
+/* A bound on stride x phase_len(T_in): T_in <= (T_out - 1) stride + stride - 1 + span - 2 pad. */
+static size_t phase_size(const sl_node *nd)
+{
+    if (nd->stride == 1) return 0;
+    size_t t_in_max = nd->shape.d[1] * nd->stride + nd->dilation * (nd->kernel - 1) + 1;
+    return nd->stride * phase_len(t_in_max, nd->stride);
+}
+
 static size_t conv_saved(const sl_node *nd, size_t n)
 {
     if (!use_gemm(nd)) return 0;
     size_t ck = c_in_of(nd) * nd->kernel, t_out = nd->shape.d[1];
-    return n * ck * t_out + n * (nd->c_out + ck) * t_out + SL_NN_MAX_WORKERS * nd->c_out * ck;
+    return n * ck * t_out + n * (nd->c_out + ck) * t_out + SL_NN_MAX_WORKERS * (nd->c_out * ck + phase_size(nd));
 }
 
 typedef struct {
     size_t c_in, t_in, c_out, t_out, ck, n0, nb, ld;
-    sl_real *col, *scratch, *dw;
+    sl_real *col, *scratch, *dw, *ph;
 } part_view;
 
 static size_t parts_of(const sl_op_args *a)
@@ -134,7 +157,8 @@ static part_view part_of(const sl_op_args *a, size_t part)
     v.col = a->saved + v.n0 * v.ck * v.t_out;
     sl_real *scratch0 = a->saved + a->n * v.ck * v.t_out;
     v.scratch = scratch0 + v.n0 * (v.c_out + v.ck) * v.t_out;
-    v.dw = scratch0 + a->n * (v.c_out + v.ck) * v.t_out + part * v.c_out * v.ck;
+    v.dw = scratch0 + a->n * (v.c_out + v.ck) * v.t_out + part * (v.c_out * v.ck + phase_size(nd));
+    v.ph = v.dw + v.c_out * v.ck;
     return v;
 }
 
@@ -147,7 +171,7 @@ static sl_status forward_part(void *ctx, size_t part, int worker)
     if (!v.nb) return SL_OK;
     const sl_real *b = nd->bias ? a->w + v.c_out * v.ck : NULL;
     for (size_t e = 0; e < v.nb; e++)
-        im2col(nd, a->x[0] + (v.n0 + e) * v.c_in * v.t_in, v.c_in, v.t_in, v.t_out, v.col + e * v.t_out, v.ld);
+        im2col(nd, a->x[0] + (v.n0 + e) * v.c_in * v.t_in, v.c_in, v.t_in, v.t_out, v.col + e * v.t_out, v.ld, v.ph);
     /* Y' (C_out, nb T_out) = w (C_out, C_in K) col' (C_in K, nb T_out) */
     GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)v.c_out, (int)v.ld, (int)v.ck, 1, a->w, (int)v.ck, v.col,
          (int)v.ld, 0, v.scratch, (int)v.ld);
@@ -187,7 +211,7 @@ static sl_status backward_part(void *ctx, size_t part, int worker)
     GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)v.ck, (int)v.ld, (int)v.c_out, 1, a->w, (int)v.ck, dyp,
          (int)v.ld, 0, dcol, (int)v.ld);
     for (size_t e = 0; e < v.nb; e++)
-        col2im(nd, dcol + e * v.t_out, v.ld, v.c_in, v.t_in, v.t_out, a->dx[0] + (v.n0 + e) * v.c_in * v.t_in);
+        col2im(nd, dcol + e * v.t_out, v.ld, v.c_in, v.t_in, v.t_out, a->dx[0] + (v.n0 + e) * v.c_in * v.t_in, v.ph);
     return SL_OK;
 }
 
@@ -199,7 +223,7 @@ static void conv_backward_gemm(const sl_op_args *a)
     else backward_part((void *)a, 0, 0);
     size_t c_out = nd->shape.d[0], t_out = nd->shape.d[1], nw = c_out * c_in_of(nd) * nd->kernel;
     for (size_t p = 0; p < parts; p++) {
-        const sl_real *dw = part_of(a, p).dw;
+        const sl_real *dw = part_of(a, p).dw; /* then its phase scratch, not summed */
         for (size_t i = 0; i < nw; i++) a->dw[i] += dw[i];
     }
     if (nd->bias) {

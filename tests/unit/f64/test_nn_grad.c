@@ -336,6 +336,12 @@ static void test_conv1d(void **state)
     g = graph_ct(5, 7);
     sl_graph_conv1d(g, 0, 3, 1, 2, 0, 1, 1, 0, NULL);
     check("conv1d 1x1 stride 2 (a shortcut)", g, 2, 5);
+    g = graph_ct(3, 17);
+    sl_graph_conv1d(g, 0, 4, 3, 3, 2, 2, 1, 1, NULL);
+    check("conv1d k3 stride 3 pad 2 dilation 2", g, 2, 12);
+    g = graph_ct(3, 16);
+    sl_graph_conv1d(g, 0, 4, 5, 2, 2, 1, 1, 0, NULL);
+    check_threads("conv1d k5 stride 2 on 2 threads, batch of 5", g, 5, 13, 2);
 }
 
 static void test_small_ops(void **state)
