@@ -389,7 +389,7 @@ sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feat
             seen += m;
             sl_net_zero_grads(net);
             if ((st = sl_net_backward(net, dlogits, NULL)) != SL_OK) break;
-            sl_clip_grads(sl_net_grads(net), np, t->grad_clip);
+            if (t->grad_clip > 0) sl_clip_grads(sl_net_grads(net), np, t->grad_clip);
             lr = sl_lr_at(t, (double)ep + (double)step / (double)steps);
             sl_optim_step(opt, sl_net_params(net), sl_net_grads(net), lr);
             sl_progress_add(bar, m);
