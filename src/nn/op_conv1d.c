@@ -46,16 +46,18 @@ static sl_status conv_infer(sl_node *nd, const sl_shape *const *in)
 
 static int use_gemm(const sl_node *nd) { return nd->groups == 1; }
 
-/* The batch is cut into one contiguous run of examples per worker ("part"). A part's column
- * matrix holds its examples side by side, (C_in K, nb T_out) with nb examples, so each part runs
- * one large GEMM per product instead of one small GEMM per example:
- *   forward   Y' = w col'            (C_out, nb T_out), then scattered into y (n, C_out, T_out)
- *   backward  dW_p = dY' col'^T      per part, the parts' sums added in part order afterwards
- *             dcol' = w^T dY'        then added back (col2im) into dx
- * col' is kept from forward for backward. saved: the column matrices of the whole batch (part p's
- * at example n0(p)), then a scratch of (C_out + C_in K) nb T_out per part (also at n0(p)), then
- * one weight-gradient buffer per part. The split depends only on n and the thread count, so the
- * results do too, never on scheduling. */
+/* The batch is cut into one contiguous run of examples per worker ("part"), and a part into
+ * blocks of a few examples whose column matrix, (C_in K, B T_out) with the block's B examples
+ * side by side, fits in the core's cache (BLOCK_VALUES reals). Per block:
+ *   forward   col = im2col(x); Y = w col (C_out, B T_out), spread into y (n, C_out, T_out)
+ *   backward  col = im2col(x) again; dY gathered from dy; dW_p += dY col^T; dcol = w^T dY;
+ *             dx += col2im(dcol)
+ * Rebuilding col in backward costs less than keeping it: a kept matrix is written to and read
+ * back from memory, one rebuilt from the (K times smaller) input stays in cache for its GEMM.
+ * Each part sums its weight gradient in its own buffer; the buffers are added in part order
+ * afterwards. The split depends only on n and the thread count, so the results do too, never on
+ * scheduling. */
+#define BLOCK_VALUES 16384
 
 /* A strided convolution reads every stride-th input. Splitting each input row once into its
  * `stride` phases, ph[p][u] = x[u stride + p], turns each row of the column matrix into one
@@ -72,7 +74,8 @@ static void im2col(const sl_node *nd, const sl_real *x, size_t c_in, size_t t_in
     for (size_t i = 0; i < c_in; i++) {
         const sl_real *xi = x + i * t_in;
         if (st > 1)
-            for (size_t u = 0; u < t_in; u++) ph[(u % st) * pl + u / st] = xi[u];
+            for (size_t p = 0; p < st; p++)
+                for (size_t q = 0, u = p; u < t_in; q++, u += st) ph[p * pl + q] = xi[u];
         for (size_t j = 0; j < k; j++) {
             sl_real *row = col + (i * k + j) * ld;
             long off = (long)(j * nd->dilation) - (long)nd->pad;
@@ -82,8 +85,9 @@ static void im2col(const sl_node *nd, const sl_real *x, size_t c_in, size_t t_in
             for (size_t t = hi; t < t_out; t++) row[t] = 0;
             if (lo >= hi) continue;
             size_t first = (size_t)((long)(lo * st) + off); /* input position of output lo */
-            const sl_real *src = st == 1 ? xi + first : ph + (first % st) * pl + first / st;
-            memcpy(row + lo, src, (hi - lo) * sizeof *row);
+            const sl_real *restrict src = st == 1 ? xi + first : ph + (first % st) * pl + first / st;
+            sl_real *restrict dst = row + lo;
+            for (size_t t = 0; t < hi - lo; t++) dst[t] = src[t]; /* short rows: no memcpy call */
         }
     }
 }
@@ -105,11 +109,13 @@ static void col2im(const sl_node *nd, const sl_real *dcol, size_t ld, size_t c_i
             valid_range(off, st, t_in, t_out, &lo, &hi);
             if (lo >= hi) continue;
             size_t first = (size_t)((long)(lo * st) + off);
-            sl_real *dst = st == 1 ? dxi + first : ph + (first % st) * pl + first / st;
-            for (size_t t = 0; t < hi - lo; t++) dst[t] += row[lo + t];
+            sl_real *restrict dst = st == 1 ? dxi + first : ph + (first % st) * pl + first / st;
+            const sl_real *restrict src = row + lo;
+            for (size_t t = 0; t < hi - lo; t++) dst[t] += src[t];
         }
         if (st > 1)
-            for (size_t u = 0; u < t_in; u++) dxi[u] += ph[(u % st) * pl + u / st];
+            for (size_t p = 0; p < st; p++)
+                for (size_t q = 0, u = p; u < t_in; q++, u += st) dxi[u] += ph[p * pl + q];
     }
 }
 
@@ -126,16 +132,30 @@ static size_t phase_size(const sl_node *nd)
     return nd->stride * phase_len(t_in_max, nd->stride);
 }
 
+/* Examples per block: as many as keep the column matrix within BLOCK_VALUES (at least 1). */
+static size_t block_of(const sl_node *nd, size_t ck, size_t n)
+{
+    size_t b = BLOCK_VALUES / (ck * nd->shape.d[1]);
+    if (b < 1) b = 1;
+    return b < n ? b : n;
+}
+
+/* Per part: col and dcol (ck x B T_out each), Y or dY (C_out x B T_out), the weight gradient
+ * (C_out x ck) and the phases. */
+static size_t part_size(const sl_node *nd, size_t n)
+{
+    size_t ck = c_in_of(nd) * nd->kernel, cols = block_of(nd, ck, n) * nd->shape.d[1];
+    return (2 * ck + nd->c_out) * cols + nd->c_out * ck + phase_size(nd);
+}
+
 static size_t conv_saved(const sl_node *nd, size_t n)
 {
-    if (!use_gemm(nd)) return 0;
-    size_t ck = c_in_of(nd) * nd->kernel, t_out = nd->shape.d[1];
-    return n * ck * t_out + n * (nd->c_out + ck) * t_out + SL_NN_MAX_WORKERS * (nd->c_out * ck + phase_size(nd));
+    return use_gemm(nd) ? SL_NN_MAX_WORKERS * part_size(nd, n) : 0;
 }
 
 typedef struct {
-    size_t c_in, t_in, c_out, t_out, ck, n0, nb, ld;
-    sl_real *col, *scratch, *dw, *ph;
+    size_t c_in, t_in, c_out, t_out, ck, n0, nb, blk;
+    sl_real *col, *dcol, *yb, *dw, *ph;
 } part_view;
 
 static size_t parts_of(const sl_op_args *a)
@@ -153,13 +173,22 @@ static part_view part_of(const sl_op_args *a, size_t part)
     v.ck = v.c_in * nd->kernel;
     v.n0 = a->n * part / parts;
     v.nb = a->n * (part + 1) / parts - v.n0;
-    v.ld = v.nb * v.t_out;
-    v.col = a->saved + v.n0 * v.ck * v.t_out;
-    sl_real *scratch0 = a->saved + a->n * v.ck * v.t_out;
-    v.scratch = scratch0 + v.n0 * (v.c_out + v.ck) * v.t_out;
-    v.dw = scratch0 + a->n * (v.c_out + v.ck) * v.t_out + part * (v.c_out * v.ck + phase_size(nd));
+    v.blk = block_of(nd, v.ck, a->n);
+    size_t cols = v.blk * v.t_out;
+    v.col = a->saved + part * part_size(nd, a->n);
+    v.dcol = v.col + v.ck * cols;
+    v.yb = v.dcol + v.ck * cols;
+    v.dw = v.yb + v.c_out * cols;
     v.ph = v.dw + v.c_out * v.ck;
     return v;
+}
+
+/* The column matrix of examples [e0, e0 + b) into v->col, ld = b T_out. */
+static void block_im2col(const sl_op_args *a, const part_view *v, size_t e0, size_t b)
+{
+    for (size_t e = 0; e < b; e++)
+        im2col(a->node, a->x[0] + (e0 + e) * v->c_in * v->t_in, v->c_in, v->t_in, v->t_out, v->col + e * v->t_out,
+               b * v->t_out, v->ph);
 }
 
 static sl_status forward_part(void *ctx, size_t part, int worker)
@@ -168,19 +197,22 @@ static sl_status forward_part(void *ctx, size_t part, int worker)
     const sl_op_args *a = ctx;
     const sl_node *nd = a->node;
     part_view v = part_of(a, part);
-    if (!v.nb) return SL_OK;
-    const sl_real *b = nd->bias ? a->w + v.c_out * v.ck : NULL;
-    for (size_t e = 0; e < v.nb; e++)
-        im2col(nd, a->x[0] + (v.n0 + e) * v.c_in * v.t_in, v.c_in, v.t_in, v.t_out, v.col + e * v.t_out, v.ld, v.ph);
-    /* Y' (C_out, nb T_out) = w (C_out, C_in K) col' (C_in K, nb T_out) */
-    GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)v.c_out, (int)v.ld, (int)v.ck, 1, a->w, (int)v.ck, v.col,
-         (int)v.ld, 0, v.scratch, (int)v.ld);
-    for (size_t e = 0; e < v.nb; e++)
-        for (size_t o = 0; o < v.c_out; o++) {
-            sl_real *y = a->y + ((v.n0 + e) * v.c_out + o) * v.t_out;
-            const sl_real *src = v.scratch + o * v.ld + e * v.t_out, bo = b ? b[o] : 0;
-            for (size_t t = 0; t < v.t_out; t++) y[t] = src[t] + bo;
-        }
+    const sl_real *bias = nd->bias ? a->w + v.c_out * v.ck : NULL;
+    for (size_t e0 = v.n0; e0 < v.n0 + v.nb; e0 += v.blk) {
+        size_t b = v.n0 + v.nb - e0 < v.blk ? v.n0 + v.nb - e0 : v.blk, ld = b * v.t_out;
+        block_im2col(a, &v, e0, b);
+        /* one example: straight into y; more: into yb, then spread */
+        sl_real *out = b == 1 ? a->y + e0 * v.c_out * v.t_out : v.yb;
+        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)v.c_out, (int)ld, (int)v.ck, 1, a->w, (int)v.ck, v.col,
+             (int)ld, 0, out, (int)ld);
+        for (size_t e = 0; e < b; e++)
+            for (size_t o = 0; o < v.c_out; o++) {
+                sl_real *y = a->y + ((e0 + e) * v.c_out + o) * v.t_out;
+                const sl_real *src = out + o * ld + e * v.t_out, bo = bias ? bias[o] : 0;
+                if (b == 1 && !bias) continue;
+                for (size_t t = 0; t < v.t_out; t++) y[t] = src[t] + bo;
+            }
+    }
     return SL_OK;
 }
 
@@ -197,21 +229,29 @@ static sl_status backward_part(void *ctx, size_t part, int worker)
     const sl_op_args *a = ctx;
     const sl_node *nd = a->node;
     part_view v = part_of(a, part);
-    if (!v.nb) return SL_OK;
-    sl_real *dyp = v.scratch, *dcol = v.scratch + v.c_out * v.ld;
-    for (size_t e = 0; e < v.nb; e++) /* dY' (C_out, nb T_out) */
-        for (size_t o = 0; o < v.c_out; o++)
-            memcpy(dyp + o * v.ld + e * v.t_out, a->dy + ((v.n0 + e) * v.c_out + o) * v.t_out,
-                   v.t_out * sizeof *dyp);
-    /* dW_p (C_out, C_in K) = dY' col'^T */
-    GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)v.c_out, (int)v.ck, (int)v.ld, 1, dyp, (int)v.ld, v.col,
-         (int)v.ld, 0, v.dw, (int)v.ck);
-    if (!a->dx[0]) return SL_OK;
-    /* dcol' (C_in K, nb T_out) = w^T dY' */
-    GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)v.ck, (int)v.ld, (int)v.c_out, 1, a->w, (int)v.ck, dyp,
-         (int)v.ld, 0, dcol, (int)v.ld);
-    for (size_t e = 0; e < v.nb; e++)
-        col2im(nd, dcol + e * v.t_out, v.ld, v.c_in, v.t_in, v.t_out, a->dx[0] + (v.n0 + e) * v.c_in * v.t_in, v.ph);
+    memset(v.dw, 0, v.c_out * v.ck * sizeof *v.dw);
+    for (size_t e0 = v.n0; e0 < v.n0 + v.nb; e0 += v.blk) {
+        size_t b = v.n0 + v.nb - e0 < v.blk ? v.n0 + v.nb - e0 : v.blk, ld = b * v.t_out;
+        block_im2col(a, &v, e0, b);
+        const sl_real *dyb = a->dy + e0 * v.c_out * v.t_out; /* one example: dy as it is */
+        if (b > 1) {
+            for (size_t e = 0; e < b; e++) /* dY (C_out, b T_out) */
+                for (size_t o = 0; o < v.c_out; o++)
+                    memcpy(v.yb + o * ld + e * v.t_out, a->dy + ((e0 + e) * v.c_out + o) * v.t_out,
+                           v.t_out * sizeof *v.yb);
+            dyb = v.yb;
+        }
+        /* dW_p (C_out, C_in K) += dY col^T */
+        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)v.c_out, (int)v.ck, (int)ld, 1, dyb, (int)ld, v.col,
+             (int)ld, 1, v.dw, (int)v.ck);
+        if (!a->dx[0]) continue;
+        /* dcol (C_in K, b T_out) = w^T dY */
+        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)v.ck, (int)ld, (int)v.c_out, 1, a->w, (int)v.ck, dyb,
+             (int)ld, 0, v.dcol, (int)ld);
+        for (size_t e = 0; e < b; e++)
+            col2im(nd, v.dcol + e * v.t_out, ld, v.c_in, v.t_in, v.t_out, a->dx[0] + (e0 + e) * v.c_in * v.t_in,
+                   v.ph);
+    }
     return SL_OK;
 }
 
@@ -223,7 +263,7 @@ static void conv_backward_gemm(const sl_op_args *a)
     else backward_part((void *)a, 0, 0);
     size_t c_out = nd->shape.d[0], t_out = nd->shape.d[1], nw = c_out * c_in_of(nd) * nd->kernel;
     for (size_t p = 0; p < parts; p++) {
-        const sl_real *dw = part_of(a, p).dw; /* then its phase scratch, not summed */
+        const sl_real *dw = part_of(a, p).dw;
         for (size_t i = 0; i < nw; i++) a->dw[i] += dw[i];
     }
     if (nd->bias) {
