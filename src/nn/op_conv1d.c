@@ -46,116 +46,70 @@ static sl_status conv_infer(sl_node *nd, const sl_shape *const *in)
 
 static int use_gemm(const sl_node *nd) { return nd->groups == 1; }
 
-/* The batch is cut into one contiguous run of examples per worker ("part"), and a part into
- * blocks of a few examples whose column matrix, (C_in K, B T_out) with the block's B examples
- * side by side, fits in the core's cache (BLOCK_VALUES reals). Per block:
- *   forward   col = im2col(x); Y = w col (C_out, B T_out), spread into y (n, C_out, T_out)
- *   backward  col = im2col(x) again; dY gathered from dy; dW_p += dY col^T; dcol = w^T dY;
- *             dx += col2im(dcol)
- * Rebuilding col in backward costs less than keeping it: a kept matrix is written to and read
- * back from memory, one rebuilt from the (K times smaller) input stays in cache for its GEMM.
- * Each part sums its weight gradient in its own buffer; the buffers are added in part order
- * afterwards. The split depends only on n and the thread count, so the results do too, never on
- * scheduling. */
+/* Ungrouped convolutions as K shifted GEMMs, without an im2col matrix.
+ *
+ * With the input zero-padded (xp = p zeros, x, p zeros; length Tp = T_in + 2 pad), output t of
+ * tap j reads xp[t stride + j dilation]. Writing j dilation = a_j stride + r_j, that is element
+ * t + a_j of phase r_j, the sequence ph_r[q] = xp[q stride + r] (Qp = ceil(Tp / stride) values).
+ * So for a block of b examples laid side by side (example e at columns e Qp ... e Qp + Qp - 1 of
+ * every phase matrix Ph_r, (C_in, b Qp)), the whole convolution is
+ *     Y (C_out, b Qp) = sum_j W_j Ph_{r_j}[:, a_j:]            W_j = w[:, :, j], (C_out, C_in)
+ * of which columns e Qp + t, t < T_out, are example e's outputs (the others, a few per example,
+ * are discarded). Backward, with dY zero outside those columns:
+ *     dW_j += dY Ph_{r_j}[:, a_j:]^T      dPh_{r_j}[:, a_j:] += W_j^T dY
+ * and dx gathers dPh back. Compared with an im2col matrix (K times the input, written and read
+ * for every example), the phases are one copy of the input, and each GEMM reads its B matrix
+ * straight from them; a few percent more multiply-adds are the price.
+ *
+ * The batch is cut into one contiguous run of examples per worker ("part"), and a part into
+ * blocks whose matrices fit in the core's cache (about BLOCK_VALUES reals each). Each part sums
+ * its weight gradient (tap-major, (K, C_out, C_in)) in its own buffer; the buffers are added in
+ * part order afterwards. The split depends only on n and the thread count, so the results do
+ * too, never on scheduling.
+ *
+ * saved: the tap-major weights Wr (K, C_out, C_in), then per part: Ph and dPh (stride C_in
+ * b Qp each), Y or dY (C_out b Qp), and dWr (K C_out C_in). */
 #define BLOCK_VALUES 16384
-
-/* A strided convolution reads every stride-th input. Splitting each input row once into its
- * `stride` phases, ph[p][u] = x[u stride + p], turns each row of the column matrix into one
- * contiguous copy from a phase, instead of a strided gather per kernel tap. ph holds stride rows
- * of phase_len values. */
-static size_t phase_len(size_t t_in, size_t stride) { return (t_in + stride - 1) / stride; }
-
-/* col[i K + j][e T_out + t] = x[i][t stride - pad + j dilation], 0 outside; ld = nb T_out.
- * ph: scratch for one row's phases (stride x phase_len), used when stride > 1. */
-static void im2col(const sl_node *nd, const sl_real *x, size_t c_in, size_t t_in, size_t t_out, sl_real *col,
-                   size_t ld, sl_real *ph)
-{
-    size_t k = nd->kernel, st = nd->stride, pl = phase_len(t_in, st);
-    for (size_t i = 0; i < c_in; i++) {
-        const sl_real *xi = x + i * t_in;
-        if (st > 1)
-            for (size_t p = 0; p < st; p++)
-                for (size_t q = 0, u = p; u < t_in; q++, u += st) ph[p * pl + q] = xi[u];
-        for (size_t j = 0; j < k; j++) {
-            sl_real *row = col + (i * k + j) * ld;
-            long off = (long)(j * nd->dilation) - (long)nd->pad;
-            size_t lo, hi;
-            valid_range(off, st, t_in, t_out, &lo, &hi);
-            for (size_t t = 0; t < lo; t++) row[t] = 0;
-            for (size_t t = hi; t < t_out; t++) row[t] = 0;
-            if (lo >= hi) continue;
-            size_t first = (size_t)((long)(lo * st) + off); /* input position of output lo */
-            const sl_real *restrict src = st == 1 ? xi + first : ph + (first % st) * pl + first / st;
-            sl_real *restrict dst = row + lo;
-            for (size_t t = 0; t < hi - lo; t++) dst[t] = src[t]; /* short rows: no memcpy call */
-        }
-    }
-}
-
-/* dx[i][t stride - pad + j dilation] += dcol[i K + j][t] (the adjoint of im2col); strided
- * convolutions gather into the phases first (ph: stride x phase_len, zeroed here), then add the
- * phases back into dx once. */
-static void col2im(const sl_node *nd, const sl_real *dcol, size_t ld, size_t c_in, size_t t_in, size_t t_out,
-                   sl_real *dx, sl_real *ph)
-{
-    size_t k = nd->kernel, st = nd->stride, pl = phase_len(t_in, st);
-    for (size_t i = 0; i < c_in; i++) {
-        sl_real *dxi = dx + i * t_in;
-        if (st > 1) memset(ph, 0, st * pl * sizeof *ph);
-        for (size_t j = 0; j < k; j++) {
-            const sl_real *row = dcol + (i * k + j) * ld;
-            long off = (long)(j * nd->dilation) - (long)nd->pad;
-            size_t lo, hi;
-            valid_range(off, st, t_in, t_out, &lo, &hi);
-            if (lo >= hi) continue;
-            size_t first = (size_t)((long)(lo * st) + off);
-            sl_real *restrict dst = st == 1 ? dxi + first : ph + (first % st) * pl + first / st;
-            const sl_real *restrict src = row + lo;
-            for (size_t t = 0; t < hi - lo; t++) dst[t] += src[t];
-        }
-        if (st > 1)
-            for (size_t p = 0; p < st; p++)
-                for (size_t q = 0, u = p; u < t_in; q++, u += st) dxi[u] += ph[p * pl + q];
-    }
-}
 
 static size_t c_in_of(const sl_node *nd)
 {
     return (nd->n_params - (nd->bias ? nd->c_out : 0)) / (nd->c_out * nd->kernel);
 }
 
-/* A bound on stride x phase_len(T_in): T_in <= (T_out - 1) stride + stride - 1 + span - 2 pad. */
-static size_t phase_size(const sl_node *nd)
+/* Qp for the longest input that gives this node's T_out:
+ * T_in + 2 pad <= (T_out - 1) stride + stride - 1 + span. */
+static size_t qp_max(const sl_node *nd)
 {
-    if (nd->stride == 1) return 0;
-    size_t t_in_max = nd->shape.d[1] * nd->stride + nd->dilation * (nd->kernel - 1) + 1;
-    return nd->stride * phase_len(t_in_max, nd->stride);
+    size_t span = nd->dilation * (nd->kernel - 1) + 1, tp = nd->shape.d[1] * nd->stride + span - 1;
+    return (tp + nd->stride - 1) / nd->stride;
 }
 
-/* Examples per block: as many as keep the column matrix within BLOCK_VALUES (at least 1). */
-static size_t block_of(const sl_node *nd, size_t ck, size_t n)
+/* Examples per block (at least 1, at most n). */
+static size_t block_of(const sl_node *nd, size_t n)
 {
-    size_t b = BLOCK_VALUES / (ck * nd->shape.d[1]);
+    size_t rows = nd->stride * c_in_of(nd);
+    if (rows < nd->c_out) rows = nd->c_out;
+    size_t b = BLOCK_VALUES / (rows * qp_max(nd));
     if (b < 1) b = 1;
     return b < n ? b : n;
 }
 
-/* Per part: col and dcol (ck x B T_out each), Y or dY (C_out x B T_out), the weight gradient
- * (C_out x ck) and the phases. */
 static size_t part_size(const sl_node *nd, size_t n)
 {
-    size_t ck = c_in_of(nd) * nd->kernel, cols = block_of(nd, ck, n) * nd->shape.d[1];
-    return (2 * ck + nd->c_out) * cols + nd->c_out * ck + phase_size(nd);
+    size_t c_in = c_in_of(nd), l = block_of(nd, n) * qp_max(nd), nw = nd->kernel * nd->c_out * c_in;
+    return 2 * nd->stride * c_in * l + nd->c_out * l + nw;
 }
 
 static size_t conv_saved(const sl_node *nd, size_t n)
 {
-    return use_gemm(nd) ? SL_NN_MAX_WORKERS * part_size(nd, n) : 0;
+    if (!use_gemm(nd)) return 0;
+    return nd->kernel * nd->c_out * c_in_of(nd) + SL_NN_MAX_WORKERS * part_size(nd, n);
 }
 
 typedef struct {
-    size_t c_in, t_in, c_out, t_out, ck, n0, nb, blk;
-    sl_real *col, *dcol, *yb, *dw, *ph;
+    size_t c_in, t_in, c_out, t_out, k, st, dil, pad, qp, nw, n0, nb, blk;
+    const sl_real *wr;
+    sl_real *ph, *dph, *yb, *dwr;
 } part_view;
 
 static size_t parts_of(const sl_op_args *a)
@@ -168,56 +122,95 @@ static part_view part_of(const sl_op_args *a, size_t part)
 {
     const sl_node *nd = a->node;
     part_view v = {.c_in = a->in_shape[0]->d[0], .t_in = a->in_shape[0]->d[1], .c_out = nd->shape.d[0],
-                   .t_out = nd->shape.d[1]};
+                   .t_out = nd->shape.d[1], .k = nd->kernel, .st = nd->stride, .dil = nd->dilation, .pad = nd->pad};
     size_t parts = parts_of(a);
-    v.ck = v.c_in * nd->kernel;
+    v.qp = (v.t_in + 2 * v.pad + v.st - 1) / v.st;
+    v.nw = v.k * v.c_out * v.c_in;
     v.n0 = a->n * part / parts;
     v.nb = a->n * (part + 1) / parts - v.n0;
-    v.blk = block_of(nd, v.ck, a->n);
-    size_t cols = v.blk * v.t_out;
-    v.col = a->saved + part * part_size(nd, a->n);
-    v.dcol = v.col + v.ck * cols;
-    v.yb = v.dcol + v.ck * cols;
-    v.dw = v.yb + v.c_out * cols;
-    v.ph = v.dw + v.c_out * v.ck;
+    v.blk = block_of(nd, a->n);
+    size_t l = v.blk * qp_max(nd);
+    v.wr = a->saved;
+    v.ph = a->saved + v.nw + part * part_size(nd, a->n);
+    v.dph = v.ph + v.st * v.c_in * l;
+    v.yb = v.dph + v.st * v.c_in * l;
+    v.dwr = v.yb + v.c_out * l;
     return v;
 }
 
-/* The column matrix of examples [e0, e0 + b) into v->col, ld = b T_out. */
-static void block_im2col(const sl_op_args *a, const part_view *v, size_t e0, size_t b)
+/* The phase positions q of phase r that hold input values (not padding): [*lo, *hi). */
+static void phase_range(const part_view *v, size_t r, size_t *lo, size_t *hi)
 {
-    for (size_t e = 0; e < b; e++)
-        im2col(a->node, a->x[0] + (e0 + e) * v->c_in * v->t_in, v->c_in, v->t_in, v->t_out, v->col + e * v->t_out,
-               b * v->t_out, v->ph);
+    size_t st = v->st, end = v->pad + v->t_in; /* xp positions [pad, end) hold x */
+    *lo = r >= v->pad ? 0 : (v->pad - r + st - 1) / st;
+    *hi = end > r ? (end - r + st - 1) / st : 0;
+    if (*hi > v->qp) *hi = v->qp;
+    if (*lo > *hi) *lo = *hi;
+}
+
+/* The phase matrices of examples [e0, e0 + b): ph[r][i][e Qp + q] = xp_e[i][q stride + r]. */
+static void make_phases(const sl_op_args *a, const part_view *v, size_t e0, size_t b)
+{
+    size_t l = b * v->qp, st = v->st;
+    for (size_t r = 0; r < st; r++) {
+        size_t lo, hi;
+        phase_range(v, r, &lo, &hi);
+        for (size_t e = 0; e < b; e++)
+            for (size_t i = 0; i < v->c_in; i++) {
+                sl_real *restrict row = v->ph + (r * v->c_in + i) * l + e * v->qp;
+                for (size_t q = 0; q < lo; q++) row[q] = 0;
+                /* x at xp position lo stride + r (only formed when there are values) */
+                const sl_real *restrict x =
+                    a->x[0] + ((e0 + e) * v->c_in + i) * v->t_in + (lo < hi ? lo * st + r - v->pad : 0);
+                if (st == 1)
+                    for (size_t q = lo; q < hi; q++) row[q] = x[q - lo];
+                else
+                    for (size_t q = lo; q < hi; q++) row[q] = x[(q - lo) * st];
+                for (size_t q = hi; q < v->qp; q++) row[q] = 0;
+            }
+    }
 }
 
 static sl_status forward_part(void *ctx, size_t part, int worker)
 {
     (void)worker;
     const sl_op_args *a = ctx;
-    const sl_node *nd = a->node;
     part_view v = part_of(a, part);
-    const sl_real *bias = nd->bias ? a->w + v.c_out * v.ck : NULL;
+    const sl_real *bias = a->node->bias ? a->w + v.nw : NULL;
     for (size_t e0 = v.n0; e0 < v.n0 + v.nb; e0 += v.blk) {
-        size_t b = v.n0 + v.nb - e0 < v.blk ? v.n0 + v.nb - e0 : v.blk, ld = b * v.t_out;
-        block_im2col(a, &v, e0, b);
-        /* one example: straight into y; more: into yb, then spread */
-        sl_real *out = b == 1 ? a->y + e0 * v.c_out * v.t_out : v.yb;
-        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)v.c_out, (int)ld, (int)v.ck, 1, a->w, (int)v.ck, v.col,
-             (int)ld, 0, out, (int)ld);
+        size_t b = v.n0 + v.nb - e0 < v.blk ? v.n0 + v.nb - e0 : v.blk, l = b * v.qp;
+        make_phases(a, &v, e0, b);
+        memset(v.yb, 0, v.c_out * l * sizeof *v.yb);
+        for (size_t j = 0; j < v.k; j++) {
+            size_t sh = j * v.dil, aj = sh / v.st, rj = sh % v.st;
+            /* Y[:, 0 : l - a_j] += W_j Ph_{r_j}[:, a_j : l] */
+            GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)v.c_out, (int)(l - aj), (int)v.c_in, 1,
+                 v.wr + j * v.c_out * v.c_in, (int)v.c_in, v.ph + rj * v.c_in * l + aj, (int)l, 1, v.yb, (int)l);
+        }
         for (size_t e = 0; e < b; e++)
             for (size_t o = 0; o < v.c_out; o++) {
-                sl_real *y = a->y + ((e0 + e) * v.c_out + o) * v.t_out;
-                const sl_real *src = out + o * ld + e * v.t_out, bo = bias ? bias[o] : 0;
-                if (b == 1 && !bias) continue;
+                sl_real *restrict y = a->y + ((e0 + e) * v.c_out + o) * v.t_out;
+                const sl_real *restrict src = v.yb + o * l + e * v.qp;
+                const sl_real bo = bias ? bias[o] : 0;
                 for (size_t t = 0; t < v.t_out; t++) y[t] = src[t] + bo;
             }
     }
     return SL_OK;
 }
 
+/* Wr (K, C_out, C_in) from w (C_out, C_in, K), for the calls of one forward or backward. */
+static void make_wr(const sl_op_args *a)
+{
+    const sl_node *nd = a->node;
+    size_t c_out = nd->shape.d[0], c_in = a->in_shape[0]->d[0], k = nd->kernel;
+    for (size_t o = 0; o < c_out; o++)
+        for (size_t i = 0; i < c_in; i++)
+            for (size_t j = 0; j < k; j++) a->saved[(j * c_out + o) * c_in + i] = a->w[(o * c_in + i) * k + j];
+}
+
 static void conv_forward_gemm(const sl_op_args *a)
 {
+    make_wr(a);
     size_t parts = parts_of(a);
     if (a->pool && parts > 1) sl_pool_run(a->pool, parts, forward_part, (void *)a);
     else forward_part((void *)a, 0, 0);
@@ -227,30 +220,45 @@ static sl_status backward_part(void *ctx, size_t part, int worker)
 {
     (void)worker;
     const sl_op_args *a = ctx;
-    const sl_node *nd = a->node;
     part_view v = part_of(a, part);
-    memset(v.dw, 0, v.c_out * v.ck * sizeof *v.dw);
+    memset(v.dwr, 0, v.nw * sizeof *v.dwr);
     for (size_t e0 = v.n0; e0 < v.n0 + v.nb; e0 += v.blk) {
-        size_t b = v.n0 + v.nb - e0 < v.blk ? v.n0 + v.nb - e0 : v.blk, ld = b * v.t_out;
-        block_im2col(a, &v, e0, b);
-        const sl_real *dyb = a->dy + e0 * v.c_out * v.t_out; /* one example: dy as it is */
-        if (b > 1) {
-            for (size_t e = 0; e < b; e++) /* dY (C_out, b T_out) */
-                for (size_t o = 0; o < v.c_out; o++)
-                    memcpy(v.yb + o * ld + e * v.t_out, a->dy + ((e0 + e) * v.c_out + o) * v.t_out,
-                           v.t_out * sizeof *v.yb);
-            dyb = v.yb;
+        size_t b = v.n0 + v.nb - e0 < v.blk ? v.n0 + v.nb - e0 : v.blk, l = b * v.qp;
+        make_phases(a, &v, e0, b);
+        for (size_t e = 0; e < b; e++) /* dY (C_out, b Qp), zero outside the outputs */
+            for (size_t o = 0; o < v.c_out; o++) {
+                sl_real *restrict dst = v.yb + o * l + e * v.qp;
+                const sl_real *restrict dy = a->dy + ((e0 + e) * v.c_out + o) * v.t_out;
+                for (size_t t = 0; t < v.t_out; t++) dst[t] = dy[t];
+                for (size_t t = v.t_out; t < v.qp; t++) dst[t] = 0;
+            }
+        if (a->dx[0]) memset(v.dph, 0, v.st * v.c_in * l * sizeof *v.dph);
+        for (size_t j = 0; j < v.k; j++) {
+            size_t sh = j * v.dil, aj = sh / v.st, rj = sh % v.st;
+            const sl_real *phr = v.ph + rj * v.c_in * l + aj;
+            /* dW_j (C_out, C_in) += dY[:, 0 : l - a_j] Ph_{r_j}[:, a_j : l]^T */
+            GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)v.c_out, (int)v.c_in, (int)(l - aj), 1, v.yb, (int)l,
+                 phr, (int)l, 1, v.dwr + j * v.c_out * v.c_in, (int)v.c_in);
+            /* dPh_{r_j}[:, a_j : l] += W_j^T dY[:, 0 : l - a_j] */
+            if (a->dx[0])
+                GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)v.c_in, (int)(l - aj), (int)v.c_out, 1,
+                     v.wr + j * v.c_out * v.c_in, (int)v.c_in, v.yb, (int)l, 1, v.dph + rj * v.c_in * l + aj, (int)l);
         }
-        /* dW_p (C_out, C_in K) += dY col^T */
-        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)v.c_out, (int)v.ck, (int)ld, 1, dyb, (int)ld, v.col,
-             (int)ld, 1, v.dw, (int)v.ck);
         if (!a->dx[0]) continue;
-        /* dcol (C_in K, b T_out) = w^T dY */
-        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)v.ck, (int)ld, (int)v.c_out, 1, a->w, (int)v.ck, dyb,
-             (int)ld, 0, v.dcol, (int)ld);
-        for (size_t e = 0; e < b; e++)
-            col2im(nd, v.dcol + e * v.t_out, ld, v.c_in, v.t_in, v.t_out, a->dx[0] + (e0 + e) * v.c_in * v.t_in,
-                   v.ph);
+        for (size_t r = 0; r < v.st; r++) { /* dx_e[i][u - pad] += dPh[r][i][e Qp + q], u = q stride + r */
+            size_t lo, hi;
+            phase_range(&v, r, &lo, &hi);
+            for (size_t e = 0; e < b; e++)
+                for (size_t i = 0; i < v.c_in; i++) {
+                    sl_real *restrict dx =
+                        a->dx[0] + ((e0 + e) * v.c_in + i) * v.t_in + (lo < hi ? lo * v.st + r - v.pad : 0);
+                    const sl_real *restrict row = v.dph + (r * v.c_in + i) * l + e * v.qp;
+                    if (v.st == 1)
+                        for (size_t q = lo; q < hi; q++) dx[q - lo] += row[q];
+                    else
+                        for (size_t q = lo; q < hi; q++) dx[(q - lo) * v.st] += row[q];
+                }
+        }
     }
     return SL_OK;
 }
@@ -258,16 +266,19 @@ static sl_status backward_part(void *ctx, size_t part, int worker)
 static void conv_backward_gemm(const sl_op_args *a)
 {
     const sl_node *nd = a->node;
+    make_wr(a);
     size_t parts = parts_of(a);
     if (a->pool && parts > 1) sl_pool_run(a->pool, parts, backward_part, (void *)a);
     else backward_part((void *)a, 0, 0);
-    size_t c_out = nd->shape.d[0], t_out = nd->shape.d[1], nw = c_out * c_in_of(nd) * nd->kernel;
+    size_t c_out = nd->shape.d[0], c_in = a->in_shape[0]->d[0], k = nd->kernel, t_out = nd->shape.d[1];
     for (size_t p = 0; p < parts; p++) {
-        const sl_real *dw = part_of(a, p).dw;
-        for (size_t i = 0; i < nw; i++) a->dw[i] += dw[i];
+        const sl_real *dwr = part_of(a, p).dwr;
+        for (size_t o = 0; o < c_out; o++)
+            for (size_t i = 0; i < c_in; i++)
+                for (size_t j = 0; j < k; j++) a->dw[(o * c_in + i) * k + j] += dwr[(j * c_out + o) * c_in + i];
     }
     if (nd->bias) {
-        sl_real *db = a->dw + nw;
+        sl_real *db = a->dw + c_out * c_in * k;
         for (size_t e = 0; e < a->n; e++)
             for (size_t o = 0; o < c_out; o++) {
                 const sl_real *dy = a->dy + (e * c_out + o) * t_out;
