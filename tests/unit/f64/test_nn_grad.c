@@ -115,6 +115,9 @@ static void test_conv2d(void **state)
     g = graph_chw(2, 9, 8);
     sl_graph_conv2d(g, 0, 3, 4, 2, 2, 3, 2, 0, 1, 1, 1, 1, NULL);
     check("conv2d 4x2 stride (2, 3) pad (2, 0)", g, 2, 41);
+    g = graph_chw(2, 9, 10);
+    sl_graph_conv2d(g, 0, 3, 3, 2, 1, 2, 2, 1, 2, 3, 1, 1, NULL);
+    check("conv2d 3x2 stride (1, 2) pad (2, 1) dilation (2, 3)", g, 2, 48);
     g = graph_chw(3, 8, 9);
     sl_graph_conv2d(g, 0, 3, 3, 3, 1, 2, 2, 1, 2, 1, 3, 0, NULL);
     check("conv2d depthwise 3x3, dilation (2, 1)", g, 2, 42);
