@@ -485,18 +485,22 @@ sl_status sl_net_backward(sl_net *net, const sl_real *dy, sl_real *dx)
     memcpy(net->dact + net->act_off[g->n - 1], dy, n * sl_shape_size(&g->nodes[g->n - 1].shape) * sizeof *dy);
     for (size_t i = g->n - 1; i >= 1; i--) {
         double t0 = net->prof ? seconds_now() : 0;
-        /* an input's gradient is zeroed just before its last reader, the first to add into it,
-         * runs backward: while it is still in cache, and never for nodes nothing reads */
+        /* An input's gradient starts with its last reader, the first to run backward. An op that
+         * can set its input's gradient (op->assigns) is told to (dx_assign); for the others it is
+         * zeroed first, just before: while it is in cache, and never for nodes nothing reads. */
+        sl_op_args a;
+        node_args(net, i, n, 1, &a);
+        const sl_op_def *def = op_def(g->nodes[i].op);
         for (int k = 0; k < g->nodes[i].n_in; k++) {
             size_t j = (size_t)g->nodes[i].in[k];
             if (net->last_reader[j] == i && (j > 0 || dx)) {
                 int seen = 0;
                 for (int q = 0; q < k; q++) seen |= g->nodes[i].in[q] == g->nodes[i].in[k];
-                if (!seen) zero_grad_of(net, j);
+                if (seen) continue;
+                if (def->assigns) a.dx_assign[k] = 1;
+                else zero_grad_of(net, j);
             }
         }
-        sl_op_args a;
-        node_args(net, i, n, 1, &a);
         if (dx) /* the input's gradient is wanted: point it at the input's slot */
             for (int k = 0; k < g->nodes[i].n_in; k++)
                 if (g->nodes[i].in[k] == 0) a.dx[k] = net->dact;

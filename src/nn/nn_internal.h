@@ -15,6 +15,8 @@ typedef struct {
     const sl_shape *in_shape[SL_NN_MAX_INPUTS];
     const sl_real *x[SL_NN_MAX_INPUTS];  /* inputs (n, in_shape) */
     sl_real *dx[SL_NN_MAX_INPUTS];       /* their gradients, += (NULL: not needed) */
+    int dx_assign[SL_NN_MAX_INPUTS];     /* 1: set dx[k] (=) instead of adding to it; only for ops
+                                            with `assigns` */
     sl_real *y;                          /* output (n, node->shape) */
     const sl_real *dy;                   /* its gradient */
     sl_real *w, *dw;                     /* parameters and their gradients (node->n_params) */
@@ -37,6 +39,9 @@ typedef struct {
     /* Initial parameters and state; rng draws from (seed, node index, parameter index). */
     void (*init)(const sl_node *node, sl_real *w, sl_real *state, uint64_t seed, size_t node_index,
                  size_t fan_in);
+    /* 1: backward honours dx_assign (writes every value of an assigned input's gradient), so the
+     * net need not zero that gradient first; 0: the net zeroes it and backward adds. */
+    int assigns;
 } sl_op_def;
 
 extern const sl_op_def sl_op_conv1d_def;

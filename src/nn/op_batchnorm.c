@@ -132,8 +132,11 @@ static void bn_backward_channels(const sl_op_args *a, size_t c0, size_t c1)
                       C = (sl_real)(-k * sdy + k * inv * mean * sdyx);
         for (size_t n = 0; n < a->n; n++) {
             const sl_real *x = a->x[0] + (n * c + ch) * t, *dy = a->dy + (n * c + ch) * t;
-            sl_real *dx = a->dx[0] + (n * c + ch) * t;
-            for (size_t i = 0; i < t; i++) dx[i] += A * dy[i] + B * x[i] + C;
+            sl_real *restrict dx = a->dx[0] + (n * c + ch) * t;
+            if (a->dx_assign[0])
+                for (size_t i = 0; i < t; i++) dx[i] = A * dy[i] + B * x[i] + C;
+            else
+                for (size_t i = 0; i < t; i++) dx[i] += A * dy[i] + B * x[i] + C;
         }
     }
 }
@@ -160,4 +163,4 @@ static void bn_init(const sl_node *nd, sl_real *w, sl_real *state, uint64_t seed
     }
 }
 
-const sl_op_def sl_op_batchnorm_def = {"batchnorm", bn_infer, bn_saved, bn_forward, bn_backward, bn_init};
+const sl_op_def sl_op_batchnorm_def = {"batchnorm", bn_infer, bn_saved, bn_forward, bn_backward, bn_init, 1};

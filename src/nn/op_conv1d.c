@@ -180,12 +180,13 @@ static sl_status forward_part(void *ctx, size_t part, int worker)
     for (size_t e0 = v.n0; e0 < v.n0 + v.nb; e0 += v.blk) {
         size_t b = v.n0 + v.nb - e0 < v.blk ? v.n0 + v.nb - e0 : v.blk, l = b * v.qp;
         make_phases(a, &v, e0, b);
-        memset(v.yb, 0, v.c_out * l * sizeof *v.yb);
         for (size_t j = 0; j < v.k; j++) {
             size_t sh = j * v.dil, aj = sh / v.st, rj = sh % v.st;
-            /* Y[:, 0 : l - a_j] += W_j Ph_{r_j}[:, a_j : l] */
+            /* Y[:, 0 : l - a_j] += W_j Ph_{r_j}[:, a_j : l]; tap 0 (a_0 = 0) covers every column and
+             * sets Y instead */
             GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)v.c_out, (int)(l - aj), (int)v.c_in, 1,
-                 v.wr + j * v.c_out * v.c_in, (int)v.c_in, v.ph + rj * v.c_in * l + aj, (int)l, 1, v.yb, (int)l);
+                 v.wr + j * v.c_out * v.c_in, (int)v.c_in, v.ph + rj * v.c_in * l + aj, (int)l, j ? 1 : 0, v.yb,
+                 (int)l);
         }
         for (size_t e = 0; e < b; e++)
             for (size_t o = 0; o < v.c_out; o++) {
@@ -232,7 +233,8 @@ static sl_status backward_part(void *ctx, size_t part, int worker)
                 for (size_t t = 0; t < v.t_out; t++) dst[t] = dy[t];
                 for (size_t t = v.t_out; t < v.qp; t++) dst[t] = 0;
             }
-        if (a->dx[0]) memset(v.dph, 0, v.st * v.c_in * l * sizeof *v.dph);
+        /* with stride 1 there is one phase, and tap 0 covers all of it: it sets dPh instead */
+        if (a->dx[0] && v.st > 1) memset(v.dph, 0, v.st * v.c_in * l * sizeof *v.dph);
         for (size_t j = 0; j < v.k; j++) {
             size_t sh = j * v.dil, aj = sh / v.st, rj = sh % v.st;
             const sl_real *phr = v.ph + rj * v.c_in * l + aj;
@@ -242,7 +244,8 @@ static sl_status backward_part(void *ctx, size_t part, int worker)
             /* dPh_{r_j}[:, a_j : l] += W_j^T dY[:, 0 : l - a_j] */
             if (a->dx[0])
                 GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)v.c_in, (int)(l - aj), (int)v.c_out, 1,
-                     v.wr + j * v.c_out * v.c_in, (int)v.c_in, v.yb, (int)l, 1, v.dph + rj * v.c_in * l + aj, (int)l);
+                     v.wr + j * v.c_out * v.c_in, (int)v.c_in, v.yb, (int)l, v.st == 1 && j == 0 ? 0 : 1,
+                     v.dph + rj * v.c_in * l + aj, (int)l);
         }
         if (!a->dx[0]) continue;
         for (size_t r = 0; r < v.st; r++) { /* dx_e[i][u - pad] += dPh[r][i][e Qp + q], u = q stride + r */
@@ -253,7 +256,12 @@ static sl_status backward_part(void *ctx, size_t part, int worker)
                     sl_real *restrict dx =
                         a->dx[0] + ((e0 + e) * v.c_in + i) * v.t_in + (lo < hi ? lo * v.st + r - v.pad : 0);
                     const sl_real *restrict row = v.dph + (r * v.c_in + i) * l + e * v.qp;
-                    if (v.st == 1)
+                    /* each input position is one phase's one value: with dx_assign, set it */
+                    if (a->dx_assign[0] && v.st == 1)
+                        for (size_t q = lo; q < hi; q++) dx[q - lo] = row[q];
+                    else if (a->dx_assign[0])
+                        for (size_t q = lo; q < hi; q++) dx[(q - lo) * v.st] = row[q];
+                    else if (v.st == 1)
                         for (size_t q = lo; q < hi; q++) dx[q - lo] += row[q];
                     else
                         for (size_t q = lo; q < hi; q++) dx[(q - lo) * v.st] += row[q];
@@ -338,6 +346,7 @@ static void conv_backward(const sl_op_args *a)
     size_t c_out = nd->shape.d[0], t_out = nd->shape.d[1], k = nd->kernel;
     size_t cig = c_in / nd->groups, cog = c_out / nd->groups;
     sl_real *db = nd->bias ? a->dw + c_out * cig * k : NULL;
+    if (a->dx[0] && a->dx_assign[0]) memset(a->dx[0], 0, a->n * c_in * t_in * sizeof *a->dx[0]);
     for (size_t n = 0; n < a->n; n++)
         for (size_t o = 0; o < c_out; o++) {
             size_t g = o / cog;
@@ -377,4 +386,4 @@ static void conv_init(const sl_node *nd, sl_real *w, sl_real *state, uint64_t se
     for (size_t i = nw; i < nd->n_params; i++) w[i] = 0;
 }
 
-const sl_op_def sl_op_conv1d_def = {"conv1d", conv_infer, conv_saved, conv_forward, conv_backward, conv_init};
+const sl_op_def sl_op_conv1d_def = {"conv1d", conv_infer, conv_saved, conv_forward, conv_backward, conv_init, 1};

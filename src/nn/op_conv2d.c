@@ -334,4 +334,4 @@ static void conv2d_init(const sl_node *nd, sl_real *w, sl_real *state, uint64_t 
 }
 
 const sl_op_def sl_op_conv2d_def = {"conv2d", conv2d_infer, conv2d_saved, conv2d_forward, conv2d_backward,
-                                    conv2d_init};
+                                    conv2d_init, 0};

@@ -25,16 +25,22 @@ static void relu_backward_range(const sl_op_args *a, size_t lo, size_t hi)
 {
     const sl_real *restrict x = a->x[0], *restrict dy = a->dy;
     sl_real *restrict dx = a->dx[0];
-    for (size_t i = lo; i < hi; i++) {
-        sl_real d = dy[i]; /* loaded either way, so the select needs no branch */
-        dx[i] += x[i] > 0 ? d : 0;
-    }
+    if (a->dx_assign[0])
+        for (size_t i = lo; i < hi; i++) {
+            sl_real d = dy[i]; /* loaded either way, so the select needs no branch */
+            dx[i] = x[i] > 0 ? d : 0;
+        }
+    else
+        for (size_t i = lo; i < hi; i++) {
+            sl_real d = dy[i];
+            dx[i] += x[i] > 0 ? d : 0;
+        }
 }
 static void relu_backward(const sl_op_args *a)
 {
     if (a->dx[0]) sl_nn_parallel(a, a->n * sl_shape_size(&a->node->shape), relu_backward_range);
 }
-const sl_op_def sl_op_relu_def = {"relu", relu_infer, NULL, relu_forward, relu_backward, NULL};
+const sl_op_def sl_op_relu_def = {"relu", relu_infer, NULL, relu_forward, relu_backward, NULL, 1};
 
 /* ---- add: a residual's sum ---- */
 static sl_status add_infer(sl_node *nd, const sl_shape *const *in)
@@ -62,14 +68,16 @@ static void add_backward_range(const sl_op_args *a, size_t lo, size_t hi)
     for (int k = 0; k < 2; k++)
         if (a->dx[k]) {
             sl_real *restrict dx = a->dx[k];
-            for (size_t i = lo; i < hi; i++) dx[i] += dy[i];
+            if (a->dx_assign[k]) memcpy(dx + lo, dy + lo, (hi - lo) * sizeof *dx);
+            else
+                for (size_t i = lo; i < hi; i++) dx[i] += dy[i];
         }
 }
 static void add_backward(const sl_op_args *a)
 {
     sl_nn_parallel(a, a->n * sl_shape_size(&a->node->shape), add_backward_range);
 }
-const sl_op_def sl_op_add_def = {"add", add_infer, NULL, add_forward, add_backward, NULL};
+const sl_op_def sl_op_add_def = {"add", add_infer, NULL, add_forward, add_backward, NULL, 1};
 
 /* ---- global average pooling: (C, T) or (C, H, W) -> (C) ---- */
 static sl_status gap_infer(sl_node *nd, const sl_shape *const *in)
@@ -96,7 +104,7 @@ static void gap_backward(const sl_op_args *a)
     for (size_t i = 0; i < a->n * c; i++)
         for (size_t j = 0; j < t; j++) a->dx[0][i * t + j] += a->dy[i] / (sl_real)t;
 }
-const sl_op_def sl_op_gap_def = {"gap", gap_infer, NULL, gap_forward, gap_backward, NULL};
+const sl_op_def sl_op_gap_def = {"gap", gap_infer, NULL, gap_forward, gap_backward, NULL, 0};
 
 /* ---- dense: (F) -> (units); w (units, F) then b (units) ---- */
 static sl_status dense_infer(sl_node *nd, const sl_shape *const *in)
@@ -141,4 +149,4 @@ static void dense_init(const sl_node *nd, sl_real *w, sl_real *state, uint64_t s
     sl_nn_kaiming(w, nw, fan_in, seed, node_index);
     memset(w + nw, 0, nd->units * sizeof *w);
 }
-const sl_op_def sl_op_dense_def = {"dense", dense_infer, NULL, dense_forward, dense_backward, dense_init};
+const sl_op_def sl_op_dense_def = {"dense", dense_infer, NULL, dense_forward, dense_backward, dense_init, 0};
