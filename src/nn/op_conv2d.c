@@ -79,12 +79,26 @@ static int is_pointwise(const sl_node *nd)
            nd->pad_h == 0;
 }
 
-/* Per worker: a column matrix and its gradient (ck x hw_out each, GEMM only), and a weight
- * gradient buffer (n_params). */
+/* The GEMM path works on bands of output rows, [oh0, oh1), so that a band's column matrix
+ * (C_in KH KW, rows W_out) stays in the core's cache (about BAND_VALUES reals) for the GEMMs that
+ * read it right after it is built; y and dy are read and written in place, their band being a
+ * (C_out, rows W_out) matrix with leading dimension H_out W_out. */
+#define BAND_VALUES 65536
+
+static size_t band_rows(const sl_node *nd)
+{
+    size_t taps = (nd->n_params - (nd->bias ? nd->c_out : 0)) / nd->c_out;
+    size_t r = BAND_VALUES / (taps * nd->shape.d[2]);
+    if (r < 1) r = 1;
+    return r < nd->shape.d[1] ? r : nd->shape.d[1];
+}
+
+/* Per worker: a band's column matrix and its gradient (GEMM only), and a weight gradient buffer
+ * (n_params). */
 static size_t col_size(const sl_node *nd)
 {
     size_t taps = (nd->n_params - (nd->bias ? nd->c_out : 0)) / nd->c_out;
-    return use_gemm(nd) ? taps * nd->shape.d[1] * nd->shape.d[2] : 0;
+    return use_gemm(nd) ? taps * band_rows(nd) * nd->shape.d[2] : 0;
 }
 
 static size_t conv2d_saved(const sl_node *nd, size_t n)
@@ -100,53 +114,69 @@ static sl_real *worker_col(const sl_op_args *a, size_t part)
 static sl_real *worker_dcol(const sl_op_args *a, size_t part) { return worker_col(a, part) + col_size(a->node); }
 static sl_real *worker_dw(const sl_op_args *a, size_t part) { return worker_col(a, part) + 2 * col_size(a->node); }
 
-/* col (C_in KH KW, H_out W_out): col[(c KH + i) KW + j][oh W_out + ow] = x[c][oh sh - ph + i dh][ow sw - pw + j dw],
- * 0 outside. */
-static void im2col(const geom *g, const sl_real *x, sl_real *col)
+/* The band [oh0, oh1) of the column matrix: col[(c KH + i) KW + j][(oh - oh0) W_out + ow] =
+ * x[c][oh sh - ph + i dh][ow sw - pw + j dw], 0 outside. */
+static void im2col(const geom *g, const sl_real *x, sl_real *col, size_t oh0, size_t oh1)
 {
+    size_t n = (oh1 - oh0) * g->w_out;
     for (size_t c = 0; c < g->c_in; c++)
         for (size_t i = 0; i < g->kh; i++) {
             long offh = (long)(i * g->dh) - (long)g->ph;
             size_t hlo, hhi;
             valid_range(offh, g->sh, g->h_in, g->h_out, &hlo, &hhi);
+            if (hlo < oh0) hlo = oh0;
+            if (hhi > oh1) hhi = oh1;
             for (size_t j = 0; j < g->kw; j++) {
-                sl_real *row = col + ((c * g->kh + i) * g->kw + j) * g->hw_out;
+                sl_real *row = col + ((c * g->kh + i) * g->kw + j) * n;
                 long offw = (long)(j * g->dw) - (long)g->pw;
                 size_t wlo, whi;
                 valid_range(offw, g->sw, g->w_in, g->w_out, &wlo, &whi);
-                memset(row, 0, g->hw_out * sizeof *row);
-                if (wlo >= whi) continue;
+                if (hlo >= hhi || wlo >= whi) {
+                    memset(row, 0, n * sizeof *row);
+                    continue;
+                }
+                for (size_t oh = oh0; oh < hlo; oh++) memset(row + (oh - oh0) * g->w_out, 0, g->w_out * sizeof *row);
+                for (size_t oh = hhi; oh < oh1; oh++) memset(row + (oh - oh0) * g->w_out, 0, g->w_out * sizeof *row);
                 for (size_t oh = hlo; oh < hhi; oh++) {
-                    const sl_real *xs = x + (c * g->h_in + (size_t)((long)(oh * g->sh) + offh)) * g->w_in +
-                                        ((long)(wlo * g->sw) + offw);
-                    sl_real *r = row + oh * g->w_out + wlo;
-                    if (g->sw == 1) memcpy(r, xs, (whi - wlo) * sizeof *r);
+                    const sl_real *restrict xs = x + (c * g->h_in + (size_t)((long)(oh * g->sh) + offh)) * g->w_in +
+                                                 ((long)(wlo * g->sw) + offw);
+                    sl_real *restrict r = row + (oh - oh0) * g->w_out;
+                    for (size_t t = 0; t < wlo; t++) r[t] = 0;
+                    if (g->sw == 1)
+                        for (size_t t = 0; t < whi - wlo; t++) r[wlo + t] = xs[t];
                     else
-                        for (size_t t = 0; t < whi - wlo; t++) r[t] = xs[t * g->sw];
+                        for (size_t t = 0; t < whi - wlo; t++) r[wlo + t] = xs[t * g->sw];
+                    for (size_t t = whi; t < g->w_out; t++) r[t] = 0;
                 }
             }
         }
 }
 
-/* dx += col2im(dcol), the adjoint of im2col. */
-static void col2im(const geom *g, const sl_real *dcol, sl_real *dx)
+/* dx += col2im(dcol) for the band [oh0, oh1), the adjoint of im2col. */
+static void col2im(const geom *g, const sl_real *dcol, sl_real *dx, size_t oh0, size_t oh1)
 {
+    size_t n = (oh1 - oh0) * g->w_out;
     for (size_t c = 0; c < g->c_in; c++)
         for (size_t i = 0; i < g->kh; i++) {
             long offh = (long)(i * g->dh) - (long)g->ph;
             size_t hlo, hhi;
             valid_range(offh, g->sh, g->h_in, g->h_out, &hlo, &hhi);
+            if (hlo < oh0) hlo = oh0;
+            if (hhi > oh1) hhi = oh1;
             for (size_t j = 0; j < g->kw; j++) {
-                const sl_real *row = dcol + ((c * g->kh + i) * g->kw + j) * g->hw_out;
+                const sl_real *row = dcol + ((c * g->kh + i) * g->kw + j) * n;
                 long offw = (long)(j * g->dw) - (long)g->pw;
                 size_t wlo, whi;
                 valid_range(offw, g->sw, g->w_in, g->w_out, &wlo, &whi);
                 if (wlo >= whi) continue;
                 for (size_t oh = hlo; oh < hhi; oh++) {
-                    sl_real *dxs = dx + (c * g->h_in + (size_t)((long)(oh * g->sh) + offh)) * g->w_in +
-                                   ((long)(wlo * g->sw) + offw);
-                    const sl_real *r = row + oh * g->w_out + wlo;
-                    for (size_t t = 0; t < whi - wlo; t++) dxs[t * g->sw] += r[t];
+                    sl_real *restrict dxs = dx + (c * g->h_in + (size_t)((long)(oh * g->sh) + offh)) * g->w_in +
+                                            ((long)(wlo * g->sw) + offw);
+                    const sl_real *restrict r = row + (oh - oh0) * g->w_out + wlo;
+                    if (g->sw == 1)
+                        for (size_t t = 0; t < whi - wlo; t++) dxs[t] += r[t];
+                    else
+                        for (size_t t = 0; t < whi - wlo; t++) dxs[t * g->sw] += r[t];
                 }
             }
         }
@@ -251,14 +281,20 @@ static sl_status forward_part(void *ctx, size_t part, int worker)
             direct_forward(&g, a->w, x, y);
             continue;
         }
-        const sl_real *col = x;
-        if (!is_pointwise(nd)) {
-            im2col(&g, x, worker_col(a, part));
-            col = worker_col(a, part);
+        if (is_pointwise(nd)) { /* y (C_out, HW) += w (C_out, C_in) x (C_in, HW) */
+            GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g.c_out, (int)g.hw_out, (int)g.ck, 1, a->w,
+                 (int)g.ck, x, (int)g.hw_out, 1, y, (int)g.hw_out);
+            continue;
         }
-        /* y (C_out, HW) += w (C_out, CK) col (CK, HW) */
-        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g.c_out, (int)g.hw_out, (int)g.ck, 1, a->w, (int)g.ck,
-             col, (int)g.hw_out, 1, y, (int)g.hw_out);
+        size_t rows = band_rows(nd);
+        for (size_t oh0 = 0; oh0 < g.h_out; oh0 += rows) {
+            size_t oh1 = oh0 + rows < g.h_out ? oh0 + rows : g.h_out, nb = (oh1 - oh0) * g.w_out;
+            sl_real *col = worker_col(a, part);
+            im2col(&g, x, col, oh0, oh1);
+            /* y[:, band] (C_out, nb; ld HW) += w (C_out, CK) col (CK, nb) */
+            GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g.c_out, (int)nb, (int)g.ck, 1, a->w, (int)g.ck, col,
+                 (int)nb, 1, y + oh0 * g.w_out, (int)g.hw_out);
+        }
     }
     return SL_OK;
 }
@@ -284,24 +320,30 @@ static sl_status backward_part(void *ctx, size_t part, int worker)
             direct_backward(&g, a->w, x, dy, dx, dw);
             continue;
         }
-        const sl_real *col = x;
-        if (!is_pointwise(nd)) {
-            im2col(&g, x, worker_col(a, part));
-            col = worker_col(a, part);
-        }
-        /* dw (C_out, CK) += dy (C_out, HW) col^T */
-        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)g.c_out, (int)g.ck, (int)g.hw_out, 1, dy, (int)g.hw_out,
-             col, (int)g.hw_out, 1, dw, (int)g.ck);
-        if (!dx) continue;
-        if (is_pointwise(nd)) { /* dx (C_in, HW) += w^T dy */
-            GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g.ck, (int)g.hw_out, (int)g.c_out, 1, a->w, (int)g.ck,
-                 dy, (int)g.hw_out, 1, dx, (int)g.hw_out);
+        if (is_pointwise(nd)) {
+            /* dw (C_out, C_in) += dy (C_out, HW) x^T; dx (C_in, HW) += w^T dy */
+            GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)g.c_out, (int)g.ck, (int)g.hw_out, 1, dy,
+                 (int)g.hw_out, x, (int)g.hw_out, 1, dw, (int)g.ck);
+            if (dx)
+                GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g.ck, (int)g.hw_out, (int)g.c_out, 1, a->w,
+                     (int)g.ck, dy, (int)g.hw_out, 1, dx, (int)g.hw_out);
             continue;
         }
-        sl_real *dcol = worker_dcol(a, part);
-        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g.ck, (int)g.hw_out, (int)g.c_out, 1, a->w, (int)g.ck, dy,
-             (int)g.hw_out, 0, dcol, (int)g.hw_out);
-        col2im(&g, dcol, dx);
+        size_t rows = band_rows(nd);
+        for (size_t oh0 = 0; oh0 < g.h_out; oh0 += rows) {
+            size_t oh1 = oh0 + rows < g.h_out ? oh0 + rows : g.h_out, nb = (oh1 - oh0) * g.w_out;
+            sl_real *col = worker_col(a, part), *dcol = worker_dcol(a, part);
+            const sl_real *dyb = dy + oh0 * g.w_out;
+            im2col(&g, x, col, oh0, oh1);
+            /* dw (C_out, CK) += dy[:, band] (C_out, nb; ld HW) col^T */
+            GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)g.c_out, (int)g.ck, (int)nb, 1, dyb, (int)g.hw_out,
+                 col, (int)nb, 1, dw, (int)g.ck);
+            if (!dx) continue;
+            /* dcol (CK, nb) = w^T dy[:, band] */
+            GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g.ck, (int)nb, (int)g.c_out, 1, a->w, (int)g.ck, dyb,
+                 (int)g.hw_out, 0, dcol, (int)nb);
+            col2im(&g, dcol, dx, oh0, oh1);
+        }
     }
     return SL_OK;
 }

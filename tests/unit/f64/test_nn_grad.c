@@ -236,9 +236,48 @@ static void conv2d_reference(size_t ci, size_t h, size_t w, size_t co, size_t kh
     sl_graph_free(g);
 }
 
+/* A conv2d large enough to be cut into several bands of output rows: forward against the loops,
+ * and backward by the adjoint identities of a bias-free convolution, which is linear in x and in
+ * w: <dy, y> = <dx, x> = <dw, w>. */
+static void conv2d_adjoint(size_t ci, size_t h, size_t w, size_t co, size_t k, size_t stride, int threads)
+{
+    conv2d_reference(ci, h, w, co, k, k, stride, stride, k / 2, k / 2, 1, 1, 1);
+    sl_graph *g = graph_chw(ci, h, w);
+    int id = sl_graph_conv2d(g, 0, co, k, k, stride, stride, k / 2, k / 2, 1, 1, 1, 0, NULL);
+    size_t n = 3, nx = n * ci * h * w, ny = n * sl_shape_size(&sl_graph_node(g, (size_t)id)->shape);
+    sl_net *net;
+    assert_int_equal(sl_net_new(&net, g, n), SL_OK);
+    assert_int_equal(sl_net_set_threads(net, threads), SL_OK);
+    sl_net_init(net, 5);
+    sl_rng rng = sl_rng_make(5, 5);
+    double *x = malloc(nx * sizeof *x), *dy = malloc(ny * sizeof *dy), *dx = malloc(nx * sizeof *dx);
+    for (size_t i = 0; i < nx; i++) x[i] = sl_rng_normal(&rng);
+    for (size_t i = 0; i < ny; i++) dy[i] = sl_rng_normal(&rng);
+    const double *y;
+    assert_int_equal(sl_net_forward(net, x, n, 1, &y), SL_OK);
+    double yy = 0, xx = 0, ww = 0;
+    for (size_t i = 0; i < ny; i++) yy += y[i] * dy[i];
+    sl_net_zero_grads(net);
+    assert_int_equal(sl_net_backward(net, dy, dx), SL_OK);
+    for (size_t i = 0; i < nx; i++) xx += x[i] * dx[i];
+    for (size_t i = 0; i < sl_graph_n_params(g); i++) ww += sl_net_params(net)[i] * sl_net_grads(net)[i];
+    printf("  conv2d %zux%zux%zu k%zu stride %zu, %d thread(s): <dy,y> %.9g <dx,x> %.9g <dw,w> %.9g\n", ci, h, w, k,
+           stride, threads, yy, xx, ww);
+    assert_true(fabs(yy - xx) < 1e-9 * (1 + fabs(yy)));
+    assert_true(fabs(yy - ww) < 1e-9 * (1 + fabs(yy)));
+    free(x);
+    free(dy);
+    free(dx);
+    sl_net_free(net);
+    sl_graph_free(g);
+}
+
 static void test_conv2d_reference(void **state)
 {
     (void)state;
+    conv2d_adjoint(8, 21, 60, 4, 3, 1, 1); /* 65536 / (72 x 60): 15 rows a band, 2 bands */
+    conv2d_adjoint(16, 40, 98, 8, 3, 1, 2); /* 4 rows a band, 10 bands */
+    conv2d_adjoint(16, 40, 98, 8, 3, 2, 2);
     conv2d_reference(3, 9, 10, 4, 3, 4, 2, 1, 1, 2, 1, 2, 1);
     conv2d_reference(4, 8, 7, 6, 3, 3, 1, 2, 2, 1, 2, 1, 2);
     conv2d_reference(3, 7, 7, 3, 3, 3, 2, 2, 1, 1, 1, 1, 3);
