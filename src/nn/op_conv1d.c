@@ -100,10 +100,14 @@ static size_t part_size(const sl_node *nd, size_t n)
     return 2 * nd->stride * c_in * l + nd->c_out * l + nw;
 }
 
+/* A single example (batch-1 inference, streaming) runs as one GEMM on a column matrix copied
+ * from the phases, (C_in K, T_out): K small GEMMs cost more in calls than the copy. */
+static size_t single_col_size(const sl_node *nd) { return c_in_of(nd) * nd->kernel * nd->shape.d[1]; }
+
 static size_t conv_saved(const sl_node *nd, size_t n)
 {
     if (!use_gemm(nd)) return 0;
-    return nd->kernel * nd->c_out * c_in_of(nd) + SL_NN_MAX_WORKERS * part_size(nd, n);
+    return nd->kernel * nd->c_out * c_in_of(nd) + SL_NN_MAX_WORKERS * part_size(nd, n) + single_col_size(nd);
 }
 
 typedef struct {
@@ -209,8 +213,33 @@ static void make_wr(const sl_op_args *a)
             for (size_t j = 0; j < k; j++) a->saved[(j * c_out + o) * c_in + i] = a->w[(o * c_in + i) * k + j];
 }
 
+static void forward_single(const sl_op_args *a)
+{
+    const sl_node *nd = a->node;
+    part_view v = part_of(a, 0);
+    sl_real *col = a->saved + v.nw + SL_NN_MAX_WORKERS * part_size(nd, a->n);
+    make_phases(a, &v, 0, 1);
+    for (size_t i = 0; i < v.c_in; i++)
+        for (size_t j = 0; j < v.k; j++) {
+            size_t sh = j * v.dil, aj = sh / v.st, rj = sh % v.st;
+            const sl_real *restrict src = v.ph + (rj * v.c_in + i) * v.qp + aj;
+            sl_real *restrict dst = col + (i * v.k + j) * v.t_out;
+            for (size_t t = 0; t < v.t_out; t++) dst[t] = src[t];
+        }
+    /* y (C_out, T_out) = w (C_out, C_in K) col (C_in K, T_out) */
+    GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)v.c_out, (int)v.t_out, (int)(v.c_in * v.k), 1, a->w,
+         (int)(v.c_in * v.k), col, (int)v.t_out, 0, a->y, (int)v.t_out);
+    if (nd->bias)
+        for (size_t o = 0; o < v.c_out; o++)
+            for (size_t t = 0; t < v.t_out; t++) a->y[o * v.t_out + t] += a->w[v.nw + o];
+}
+
 static void conv_forward_gemm(const sl_op_args *a)
 {
+    if (a->n == 1) {
+        forward_single(a);
+        return;
+    }
     make_wr(a);
     size_t parts = parts_of(a);
     if (a->pool && parts > 1) sl_pool_run(a->pool, parts, forward_part, (void *)a);

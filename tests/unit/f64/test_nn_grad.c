@@ -324,6 +324,46 @@ static void test_split_ops_identical(void **state)
     sl_graph_free(g);
 }
 
+/* A single example takes its own conv1d path (one GEMM on a column matrix): it must give what the
+ * batched path gives for the same example. */
+static void test_conv1d_single_example(void **state)
+{
+    (void)state;
+    static const size_t cfg[][6] = {/* c_out, k, stride, pad, dilation, t */
+                                    {5, 9, 1, 4, 1, 49}, {4, 9, 2, 4, 1, 98}, {3, 3, 3, 2, 2, 17}, {6, 1, 2, 0, 1, 13}};
+    for (size_t c = 0; c < sizeof cfg / sizeof *cfg; c++) {
+        sl_graph *g = graph_ct(3, cfg[c][5]);
+        int id = sl_graph_conv1d(g, 0, cfg[c][0], cfg[c][1], cfg[c][2], cfg[c][3], cfg[c][4], 1, 1, NULL);
+        assert_true(id > 0);
+        size_t nx = 3 * cfg[c][5], ny = sl_shape_size(&sl_graph_node(g, (size_t)id)->shape);
+        sl_net *one, *three;
+        assert_int_equal(sl_net_new(&one, g, 1), SL_OK);
+        assert_int_equal(sl_net_new(&three, g, 3), SL_OK);
+        sl_net_init(one, 9);
+        sl_rng rng = sl_rng_make(9, 9);
+        for (size_t i = 0; i < sl_graph_n_params(g); i++) sl_net_params(one)[i] = sl_rng_normal(&rng);
+        memcpy(sl_net_params(three), sl_net_params(one), sl_graph_n_params(g) * sizeof(double));
+        double *x = malloc(3 * nx * sizeof *x), *yb = malloc(3 * ny * sizeof *yb);
+        for (size_t i = 0; i < 3 * nx; i++) x[i] = sl_rng_normal(&rng);
+        const double *y;
+        assert_int_equal(sl_net_forward(three, x, 3, 0, &y), SL_OK);
+        memcpy(yb, y, 3 * ny * sizeof *y);
+        double worst = 0;
+        for (size_t e = 0; e < 3; e++) {
+            assert_int_equal(sl_net_forward(one, x + e * nx, 1, 0, &y), SL_OK);
+            for (size_t i = 0; i < ny; i++) worst = fmax(worst, fabs(y[i] - yb[e * ny + i]));
+        }
+        printf("  conv1d k%zu stride %zu pad %zu dilation %zu: one example vs batch, max difference %.1e\n",
+               cfg[c][1], cfg[c][2], cfg[c][3], cfg[c][4], worst);
+        assert_true(worst < 1e-12);
+        free(x);
+        free(yb);
+        sl_net_free(one);
+        sl_net_free(three);
+        sl_graph_free(g);
+    }
+}
+
 /* The masks: the share dropped is near the rate, kept values are scaled by 1 / (1 - rate),
  * inference is the identity, the same (seed, step) gives the same mask and another step another. */
 static void test_dropout_masks(void **state)
@@ -572,7 +612,7 @@ int main(void)
         cmocka_unit_test(test_graph_errors),   cmocka_unit_test(test_conv2d),
         cmocka_unit_test(test_2d_ops),         cmocka_unit_test(test_residual_block_2d),
         cmocka_unit_test(test_dropout_masks),  cmocka_unit_test(test_conv2d_reference),
-        cmocka_unit_test(test_split_ops_identical),
+        cmocka_unit_test(test_split_ops_identical), cmocka_unit_test(test_conv1d_single_example),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
