@@ -395,11 +395,16 @@ static void conv_backward(const sl_op_args *a)
                     if (lo >= hi) continue;
                     size_t len = hi - lo;
                     const sl_real *xs = x + ((long)(lo * st) + off), *dys = dy + lo;
-                    sl_real acc = 0, wj = w[j];
-                    for (size_t t = 0; t < len; t++) acc += dys[t] * xs[t * st];
+                    sl_real acc = 0, wj = w[j], lanes[8] = {0}; /* partial sums: the loop vectorises */
+                    size_t t = 0;
+                    if (st == 1)
+                        for (; t + 8 <= len; t += 8)
+                            for (size_t q = 0; q < 8; q++) lanes[q] += dys[t + q] * xs[t + q];
+                    for (; t < len; t++) acc += dys[t] * xs[t * st];
+                    for (size_t q = 0; q < 8; q++) acc += lanes[q];
                     if (dx) {
-                        sl_real *dxs = dx + ((long)(lo * st) + off);
-                        for (size_t t = 0; t < len; t++) dxs[t * st] += dys[t] * wj;
+                        sl_real *restrict dxs = dx + ((long)(lo * st) + off);
+                        for (size_t u = 0; u < len; u++) dxs[u * st] += dys[u] * wj;
                     }
                     dw[j] += acc;
                 }

@@ -203,9 +203,9 @@ static void direct_forward(const geom *g, const sl_real *w, const sl_real *x, sl
                     if (wlo >= whi) continue;
                     const sl_real wt = w[((o * cig + ci) * g->kh + i) * g->kw + j];
                     for (size_t oh = hlo; oh < hhi; oh++) {
-                        const sl_real *xs =
+                        const sl_real *restrict xs =
                             xc + (size_t)((long)(oh * g->sh) + offh) * g->w_in + ((long)(wlo * g->sw) + offw);
-                        sl_real *ys = yo + oh * g->w_out + wlo;
+                        sl_real *restrict ys = yo + oh * g->w_out + wlo;
                         size_t len = whi - wlo;
                         if (g->sw == 1)
                             for (size_t t = 0; t < len; t++) ys[t] += wt * xs[t];
@@ -240,16 +240,30 @@ static void direct_backward(const geom *g, const sl_real *w, const sl_real *x, c
                     if (wlo >= whi) continue;
                     size_t wi = ((o * cig + ci) * g->kh + i) * g->kw + j, len = whi - wlo;
                     const sl_real wt = w[wi];
+                    /* eight partial sums the compiler can keep in one vector register (a single
+                     * running sum would serialise the loop); restrict pointers so it vectorises */
+                    sl_real lanes[8] = {0};
                     sl_real acc = 0;
                     for (size_t oh = hlo; oh < hhi; oh++) {
                         size_t at = (size_t)((long)(oh * g->sh) + offh) * g->w_in + (size_t)((long)(wlo * g->sw) + offw);
-                        const sl_real *xs = xc + at, *dys = dyo + oh * g->w_out + wlo;
-                        for (size_t t = 0; t < len; t++) acc += dys[t] * xs[t * g->sw];
+                        const sl_real *restrict xs = xc + at, *restrict dys = dyo + oh * g->w_out + wlo;
+                        size_t t = 0;
+                        if (g->sw == 1) {
+                            for (; t + 8 <= len; t += 8)
+                                for (size_t q = 0; q < 8; q++) lanes[q] += dys[t + q] * xs[t + q];
+                            for (; t < len; t++) acc += dys[t] * xs[t];
+                        } else {
+                            for (; t < len; t++) acc += dys[t] * xs[t * g->sw];
+                        }
                         if (dxc) {
-                            sl_real *dxs = dxc + at;
-                            for (size_t t = 0; t < len; t++) dxs[t * g->sw] += dys[t] * wt;
+                            sl_real *restrict dxs = dxc + at;
+                            if (g->sw == 1)
+                                for (size_t u = 0; u < len; u++) dxs[u] += dys[u] * wt;
+                            else
+                                for (size_t u = 0; u < len; u++) dxs[u * g->sw] += dys[u] * wt;
                         }
                     }
+                    for (size_t q = 0; q < 8; q++) acc += lanes[q];
                     dw[wi] += acc;
                 }
             }
