@@ -64,7 +64,7 @@ int main(int argc, char **argv)
         sl_net_zero_grads(net);
         sl_net_backward(net, dz, NULL);
         double t3 = now();
-        sl_optim_step(opt, sl_net_params(net), sl_net_grads(net), 1e-3);
+        sl_optim_step_pool(opt, sl_net_params(net), sl_net_grads(net), 1e-3, sl_net_pool(net));
         double t4 = now();
         if (s >= 0) {
             t_total += t4 - t0;

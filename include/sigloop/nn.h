@@ -130,6 +130,8 @@ void sl_net_free(sl_net *net); /* NULL-safe */
 /* Spreads the heavy kernels (convolutions) over this many threads (<= 0: one per core; at most 16).
  * Results are the same for the same thread count. */
 sl_status sl_net_set_threads(sl_net *net, int threads);
+/* The net's pool (NULL on one thread), for work beside the net, such as the optimizer's step. */
+struct sl_pool *sl_net_pool(sl_net *net);
 
 sl_real *sl_net_params(sl_net *net);  /* (sl_graph_n_params) */
 sl_real *sl_net_grads(sl_net *net);   /* (sl_graph_n_params) */

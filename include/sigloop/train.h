@@ -24,6 +24,9 @@ sl_status sl_optim_new(sl_optim **out, const sl_train_config *t, size_t n_params
 void sl_optim_free(sl_optim *o); /* NULL-safe */
 /* One update of params from grads at learning rate lr. */
 void sl_optim_step(sl_optim *o, sl_real *params, const sl_real *grads, double lr);
+/* The same, its parameters split over pool's threads (NULL: this thread); every parameter's update
+ * is independent, so the result is the same for any split. */
+void sl_optim_step_pool(sl_optim *o, sl_real *params, const sl_real *grads, double lr, struct sl_pool *pool);
 /* The optimizer's state, for checkpoints: moments (n each) and the step count. */
 sl_real *sl_optim_moment(sl_optim *o, int which); /* 0: first (or SGD's momentum), 1: second */
 long *sl_optim_step_count(sl_optim *o);

@@ -383,6 +383,7 @@ sl_status sl_net_new(sl_net **out, const sl_graph *g, size_t max_batch)
 }
 
 sl_real *sl_net_params(sl_net *net) { return net->params; }
+struct sl_pool *sl_net_pool(sl_net *net) { return net->pool; }
 sl_real *sl_net_grads(sl_net *net) { return net->grads; }
 sl_real *sl_net_state(sl_net *net) { return net->state; }
 

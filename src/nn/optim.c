@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sigloop/pool.h"
 #include "sigloop/train.h"
 
 struct sl_optim {
@@ -37,14 +38,14 @@ void sl_optim_free(sl_optim *o)
     free(o);
 }
 
-void sl_optim_step(sl_optim *o, sl_real *p, const sl_real *g, double lr)
+/* The update of parameters [lo, hi); the step count and bias corrections are the caller's. */
+static void update_range(const sl_optim *o, sl_real *p, const sl_real *g, double lr, size_t lo, size_t hi)
 {
     const sl_train_config *t = &o->t;
-    o->step++;
     double wd = t->weight_decay;
     if (t->optimizer == 2) { /* sgd: d = g + wd p; buf = mu buf + d (buf = d at first); nesterov: d + mu buf */
         double mu = t->momentum;
-        for (size_t i = 0; i < o->n; i++) {
+        for (size_t i = lo; i < hi; i++) {
             double d = (double)g[i] + wd * p[i];
             if (mu > 0) {
                 double b = o->step == 1 ? d : mu * o->m[i] + d;
@@ -64,7 +65,7 @@ void sl_optim_step(sl_optim *o, sl_real *p, const sl_real *g, double lr)
     const double step = lr / c1, inv_c2 = 1.0 / c2;
     sl_real *restrict pp = p, *restrict mm = o->m, *restrict vv = o->v;
     const sl_real *restrict gg = g;
-    for (size_t i = 0; i < o->n; i++) {
+    for (size_t i = lo; i < hi; i++) {
         double pi = (double)pp[i] * keep, gi = (double)gg[i] + l2 * pp[i];
         double m = b1 * mm[i] + (1 - b1) * gi, v = b2 * vv[i] + (1 - b2) * gi * gi;
         mm[i] = (sl_real)m;
@@ -72,6 +73,36 @@ void sl_optim_step(sl_optim *o, sl_real *p, const sl_real *g, double lr)
         pp[i] = (sl_real)(pi - step * m / (sqrt(v * inv_c2) + eps));
     }
 }
+
+typedef struct {
+    const sl_optim *o;
+    sl_real *p;
+    const sl_real *g;
+    double lr;
+    size_t parts;
+} step_job;
+
+static sl_status step_part(void *ctx, size_t part, int worker)
+{
+    (void)worker;
+    const step_job *j = ctx;
+    size_t n = j->o->n;
+    update_range(j->o, j->p, j->g, j->lr, n * part / j->parts, n * (part + 1) / j->parts);
+    return SL_OK;
+}
+
+void sl_optim_step_pool(sl_optim *o, sl_real *p, const sl_real *g, double lr, struct sl_pool *pool)
+{
+    o->step++;
+    size_t parts = pool ? (size_t)sl_pool_size(pool) : 1;
+    if (parts > 1 && o->n >= 4096) {
+        step_job j = {o, p, g, lr, parts};
+        if (sl_pool_run(pool, parts, step_part, &j) == SL_OK) return;
+    }
+    update_range(o, p, g, lr, 0, o->n);
+}
+
+void sl_optim_step(sl_optim *o, sl_real *p, const sl_real *g, double lr) { sl_optim_step_pool(o, p, g, lr, NULL); }
 
 double sl_lr_at(const sl_train_config *t, double e)
 {

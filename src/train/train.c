@@ -391,7 +391,7 @@ sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feat
             if ((st = sl_net_backward(net, dlogits, NULL)) != SL_OK) break;
             if (t->grad_clip > 0) sl_clip_grads(sl_net_grads(net), np, t->grad_clip);
             lr = sl_lr_at(t, (double)ep + (double)step / (double)steps);
-            sl_optim_step(opt, sl_net_params(net), sl_net_grads(net), lr);
+            sl_optim_step_pool(opt, sl_net_params(net), sl_net_grads(net), lr, sl_net_pool(net));
             sl_progress_add(bar, m);
         }
         if (st != SL_OK) break;

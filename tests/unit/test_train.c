@@ -16,6 +16,7 @@
 #include "sigloop/audio.h"
 #include "sigloop/fileio.h"
 #include "sigloop/model.h"
+#include "sigloop/pool.h"
 #include "sigloop/train.h"
 
 static char g_dir[1024];
@@ -78,6 +79,37 @@ static void test_adam_and_sgd(void **state)
         assert_true(fabs(p - p2) < 1e-6);
         sl_optim_free(o);
     }
+}
+
+/* The step split over a pool gives the same bits as one thread, for each optimizer. */
+static void test_optim_on_a_pool(void **state)
+{
+    (void)state;
+    sl_pool *pool;
+    assert_int_equal(sl_pool_new(&pool, 2), SL_OK);
+    enum { N = 10007 };
+    float *p[2], *g = malloc(N * sizeof *g);
+    for (int k = 0; k < 2; k++) p[k] = malloc(N * sizeof *p[k]);
+    for (int opt = 0; opt < 3; opt++) {
+        sl_train_config t = train_defaults();
+        t.optimizer = opt;
+        t.weight_decay = 0.01;
+        sl_optim *o[2];
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(sl_optim_new(&o[k], &t, N), SL_OK);
+            for (int i = 0; i < N; i++) p[k][i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+        }
+        for (int step = 0; step < 3; step++) {
+            for (int i = 0; i < N; i++) g[i] = (float)(((i + step) * 53) % 97) / 40.0f - 1.2f;
+            sl_optim_step(o[0], p[0], g, 0.01);
+            sl_optim_step_pool(o[1], p[1], g, 0.01, pool);
+        }
+        assert_memory_equal(p[0], p[1], N * sizeof *p[0]);
+        for (int k = 0; k < 2; k++) sl_optim_free(o[k]);
+    }
+    for (int k = 0; k < 2; k++) free(p[k]);
+    free(g);
+    sl_pool_free(pool);
 }
 
 static void test_schedules_and_clipping(void **state)
@@ -346,6 +378,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_adam_and_sgd),
         cmocka_unit_test(test_schedules_and_clipping),
+        cmocka_unit_test(test_optim_on_a_pool),
         cmocka_unit_test(test_small_run),
         cmocka_unit_test(test_model_file),
         cmocka_unit_test(test_nonfinite_loss),
