@@ -48,14 +48,15 @@ static int use_gemm(const sl_node *nd) { return nd->groups == 1; }
 
 /* Ungrouped convolutions as K shifted GEMMs, without an im2col matrix.
  *
- * With the input zero-padded (xp = p zeros, x, p zeros; length Tp = T_in + 2 pad), output t of
- * tap j reads xp[t stride + j dilation]. Writing j dilation = a_j stride + r_j, that is element
- * t + a_j of phase r_j, the sequence ph_r[q] = xp[q stride + r] (Qp = ceil(Tp / stride) values).
- * So for a block of b examples laid side by side (example e at columns e Qp ... e Qp + Qp - 1 of
- * every phase matrix Ph_r, (C_in, b Qp)), the whole convolution is
- *     Y (C_out, b Qp) = sum_j W_j Ph_{r_j}[:, a_j:]            W_j = w[:, :, j], (C_out, C_in)
- * of which columns e Qp + t, t < T_out, are example e's outputs (the others, a few per example,
- * are discarded). Backward, with dY zero outside those columns:
+ * A block of b examples is laid out as one zero-padded sequence xp: pad zeros, example 0, then
+ * every P positions the next example (P = T_in + pad rounded up to a multiple of the stride, so
+ * neighbours share one gap of at least pad zeros), pad zeros at the end. Output t of example e
+ * and tap j reads xp[e P + t stride + j dilation]; writing j dilation = a_j stride + r_j, that is
+ * element e P / stride + t + a_j of phase r_j, the sequence ph_r[q] = xp[q stride + r]. So, with
+ * the phase matrices Ph_r (C_in, L) of the block, the whole convolution is
+ *     Y (C_out, L) = sum_j W_j Ph_{r_j}[:, a_j:]            W_j = w[:, :, j], (C_out, C_in)
+ * of which columns e P / stride + t, t < T_out, are example e's outputs (the others, a few per
+ * example, are discarded). Backward, with dY zero outside those columns:
  *     dW_j += dY Ph_{r_j}[:, a_j:]^T      dPh_{r_j}[:, a_j:] += W_j^T dY
  * and dx gathers dPh back. Compared with an im2col matrix (K times the input, written and read
  * for every example), the phases are one copy of the input, and each GEMM reads its B matrix
@@ -67,8 +68,8 @@ static int use_gemm(const sl_node *nd) { return nd->groups == 1; }
  * part order afterwards. The split depends only on n and the thread count, so the results do
  * too, never on scheduling.
  *
- * saved: the tap-major weights Wr (K, C_out, C_in), then per part: Ph and dPh (stride C_in
- * b Qp each), Y or dY (C_out b Qp), and dWr (K C_out C_in). */
+ * saved: the tap-major weights Wr (K, C_out, C_in), then per part: Ph and dPh (stride C_in L
+ * each), Y or dY (C_out L), and dWr (K C_out C_in). */
 #define BLOCK_VALUES 16384
 
 static size_t c_in_of(const sl_node *nd)
@@ -76,12 +77,17 @@ static size_t c_in_of(const sl_node *nd)
     return (nd->n_params - (nd->bias ? nd->c_out : 0)) / (nd->c_out * nd->kernel);
 }
 
-/* Qp for the longest input that gives this node's T_out:
- * T_in + 2 pad <= (T_out - 1) stride + stride - 1 + span. */
-static size_t qp_max(const sl_node *nd)
+/* Columns per example (P / stride) for the longest input that gives this node's T_out
+ * (T_in + 2 pad <= T_out stride + span - 1), and the columns of a block of b examples. */
+static size_t per_max(const sl_node *nd)
 {
-    size_t span = nd->dilation * (nd->kernel - 1) + 1, tp = nd->shape.d[1] * nd->stride + span - 1;
-    return (tp + nd->stride - 1) / nd->stride;
+    size_t span = nd->dilation * (nd->kernel - 1) + 1, t_in = nd->shape.d[1] * nd->stride + span;
+    return (t_in + nd->pad + nd->stride - 1) / nd->stride;
+}
+static size_t cols_max(const sl_node *nd, size_t b)
+{
+    size_t span = nd->dilation * (nd->kernel - 1) + 1;
+    return b * per_max(nd) + (2 * nd->pad + span) / nd->stride + 2;
 }
 
 /* Examples per block (at least 1, at most n). */
@@ -89,14 +95,14 @@ static size_t block_of(const sl_node *nd, size_t n)
 {
     size_t rows = nd->stride * c_in_of(nd);
     if (rows < nd->c_out) rows = nd->c_out;
-    size_t b = BLOCK_VALUES / (rows * qp_max(nd));
+    size_t b = BLOCK_VALUES / (rows * per_max(nd));
     if (b < 1) b = 1;
     return b < n ? b : n;
 }
 
 static size_t part_size(const sl_node *nd, size_t n)
 {
-    size_t c_in = c_in_of(nd), l = block_of(nd, n) * qp_max(nd), nw = nd->kernel * nd->c_out * c_in;
+    size_t c_in = c_in_of(nd), l = cols_max(nd, block_of(nd, n)), nw = nd->kernel * nd->c_out * c_in;
     return 2 * nd->stride * c_in * l + nd->c_out * l + nw;
 }
 
@@ -111,7 +117,7 @@ static size_t conv_saved(const sl_node *nd, size_t n)
 }
 
 typedef struct {
-    size_t c_in, t_in, c_out, t_out, k, st, dil, pad, qp, nw, n0, nb, blk;
+    size_t c_in, t_in, c_out, t_out, k, st, dil, pad, per, nw, n0, nb, blk, lmax;
     const sl_real *wr;
     sl_real *ph, *dph, *yb, *dwr;
 } part_view;
@@ -128,12 +134,13 @@ static part_view part_of(const sl_op_args *a, size_t part)
     part_view v = {.c_in = a->in_shape[0]->d[0], .t_in = a->in_shape[0]->d[1], .c_out = nd->shape.d[0],
                    .t_out = nd->shape.d[1], .k = nd->kernel, .st = nd->stride, .dil = nd->dilation, .pad = nd->pad};
     size_t parts = parts_of(a);
-    v.qp = (v.t_in + 2 * v.pad + v.st - 1) / v.st;
+    v.per = (v.t_in + v.pad + v.st - 1) / v.st; /* P / stride */
     v.nw = v.k * v.c_out * v.c_in;
     v.n0 = a->n * part / parts;
     v.nb = a->n * (part + 1) / parts - v.n0;
     v.blk = block_of(nd, a->n);
-    size_t l = v.blk * qp_max(nd);
+    size_t l = cols_max(nd, v.blk);
+    v.lmax = l;
     v.wr = a->saved;
     v.ph = a->saved + v.nw + part * part_size(nd, a->n);
     v.dph = v.ph + v.st * v.c_in * l;
@@ -142,35 +149,39 @@ static part_view part_of(const sl_op_args *a, size_t part)
     return v;
 }
 
-/* The phase positions q of phase r that hold input values (not padding): [*lo, *hi). */
-static void phase_range(const part_view *v, size_t r, size_t *lo, size_t *hi)
+/* The columns of a block of b examples: the last output reads up to xp position
+ * (b - 1) P + T_in + 2 pad - 1. */
+static size_t block_cols(const part_view *v, size_t b)
 {
-    size_t st = v->st, end = v->pad + v->t_in; /* xp positions [pad, end) hold x */
-    *lo = r >= v->pad ? 0 : (v->pad - r + st - 1) / st;
-    *hi = end > r ? (end - r + st - 1) / st : 0;
-    if (*hi > v->qp) *hi = v->qp;
-    if (*lo > *hi) *lo = *hi;
+    return ((b - 1) * v->per * v->st + v->t_in + 2 * v->pad + v->st - 1) / v->st;
 }
 
-/* The phase matrices of examples [e0, e0 + b): ph[r][i][e Qp + q] = xp_e[i][q stride + r]. */
-static void make_phases(const sl_op_args *a, const part_view *v, size_t e0, size_t b)
+/* Input value u of an example sits at xp position pad + u: phase (pad + u) mod stride, column
+ * (pad + u) / stride of the example's. The first u of phase r, and its column. */
+static size_t phase_first(const part_view *v, size_t r, size_t *col)
 {
-    size_t l = b * v->qp, st = v->st;
+    size_t u0 = (r + v->st - v->pad % v->st) % v->st;
+    *col = (v->pad + u0) / v->st;
+    return u0;
+}
+
+/* The phase matrices of examples [e0, e0 + b), l columns: zeros but for the examples' values. */
+static void make_phases(const sl_op_args *a, const part_view *v, size_t e0, size_t b, size_t l)
+{
+    size_t st = v->st;
+    memset(v->ph, 0, st * v->c_in * l * sizeof *v->ph);
     for (size_t r = 0; r < st; r++) {
-        size_t lo, hi;
-        phase_range(v, r, &lo, &hi);
+        size_t col, u0 = phase_first(v, r, &col);
+        if (u0 >= v->t_in) continue;
+        size_t cnt = (v->t_in - u0 + st - 1) / st;
         for (size_t e = 0; e < b; e++)
             for (size_t i = 0; i < v->c_in; i++) {
-                sl_real *restrict row = v->ph + (r * v->c_in + i) * l + e * v->qp;
-                for (size_t q = 0; q < lo; q++) row[q] = 0;
-                /* x at xp position lo stride + r (only formed when there are values) */
-                const sl_real *restrict x =
-                    a->x[0] + ((e0 + e) * v->c_in + i) * v->t_in + (lo < hi ? lo * st + r - v->pad : 0);
+                sl_real *restrict row = v->ph + (r * v->c_in + i) * l + e * v->per + col;
+                const sl_real *restrict x = a->x[0] + ((e0 + e) * v->c_in + i) * v->t_in + u0;
                 if (st == 1)
-                    for (size_t q = lo; q < hi; q++) row[q] = x[q - lo];
+                    for (size_t q = 0; q < cnt; q++) row[q] = x[q];
                 else
-                    for (size_t q = lo; q < hi; q++) row[q] = x[(q - lo) * st];
-                for (size_t q = hi; q < v->qp; q++) row[q] = 0;
+                    for (size_t q = 0; q < cnt; q++) row[q] = x[q * st];
             }
     }
 }
@@ -182,8 +193,8 @@ static sl_status forward_part(void *ctx, size_t part, int worker)
     part_view v = part_of(a, part);
     const sl_real *bias = a->node->bias ? a->w + v.nw : NULL;
     for (size_t e0 = v.n0; e0 < v.n0 + v.nb; e0 += v.blk) {
-        size_t b = v.n0 + v.nb - e0 < v.blk ? v.n0 + v.nb - e0 : v.blk, l = b * v.qp;
-        make_phases(a, &v, e0, b);
+        size_t b = v.n0 + v.nb - e0 < v.blk ? v.n0 + v.nb - e0 : v.blk, l = block_cols(&v, b);
+        make_phases(a, &v, e0, b, l);
         for (size_t j = 0; j < v.k; j++) {
             size_t sh = j * v.dil, aj = sh / v.st, rj = sh % v.st;
             /* Y[:, 0 : l - a_j] += W_j Ph_{r_j}[:, a_j : l]; tap 0 (a_0 = 0) covers every column and
@@ -195,7 +206,7 @@ static sl_status forward_part(void *ctx, size_t part, int worker)
         for (size_t e = 0; e < b; e++)
             for (size_t o = 0; o < v.c_out; o++) {
                 sl_real *restrict y = a->y + ((e0 + e) * v.c_out + o) * v.t_out;
-                const sl_real *restrict src = v.yb + o * l + e * v.qp;
+                const sl_real *restrict src = v.yb + o * l + e * v.per;
                 const sl_real bo = bias ? bias[o] : 0;
                 for (size_t t = 0; t < v.t_out; t++) y[t] = src[t] + bo;
             }
@@ -218,11 +229,12 @@ static void forward_single(const sl_op_args *a)
     const sl_node *nd = a->node;
     part_view v = part_of(a, 0);
     sl_real *col = a->saved + v.nw + SL_NN_MAX_WORKERS * part_size(nd, a->n);
-    make_phases(a, &v, 0, 1);
+    size_t l = block_cols(&v, 1);
+    make_phases(a, &v, 0, 1, l);
     for (size_t i = 0; i < v.c_in; i++)
         for (size_t j = 0; j < v.k; j++) {
             size_t sh = j * v.dil, aj = sh / v.st, rj = sh % v.st;
-            const sl_real *restrict src = v.ph + (rj * v.c_in + i) * v.qp + aj;
+            const sl_real *restrict src = v.ph + (rj * v.c_in + i) * l + aj;
             sl_real *restrict dst = col + (i * v.k + j) * v.t_out;
             for (size_t t = 0; t < v.t_out; t++) dst[t] = src[t];
         }
@@ -253,14 +265,14 @@ static sl_status backward_part(void *ctx, size_t part, int worker)
     part_view v = part_of(a, part);
     memset(v.dwr, 0, v.nw * sizeof *v.dwr);
     for (size_t e0 = v.n0; e0 < v.n0 + v.nb; e0 += v.blk) {
-        size_t b = v.n0 + v.nb - e0 < v.blk ? v.n0 + v.nb - e0 : v.blk, l = b * v.qp;
-        make_phases(a, &v, e0, b);
-        for (size_t e = 0; e < b; e++) /* dY (C_out, b Qp), zero outside the outputs */
+        size_t b = v.n0 + v.nb - e0 < v.blk ? v.n0 + v.nb - e0 : v.blk, l = block_cols(&v, b);
+        make_phases(a, &v, e0, b, l);
+        memset(v.yb, 0, v.c_out * l * sizeof *v.yb); /* dY (C_out, L), zero outside the outputs */
+        for (size_t e = 0; e < b; e++)
             for (size_t o = 0; o < v.c_out; o++) {
-                sl_real *restrict dst = v.yb + o * l + e * v.qp;
+                sl_real *restrict dst = v.yb + o * l + e * v.per;
                 const sl_real *restrict dy = a->dy + ((e0 + e) * v.c_out + o) * v.t_out;
                 for (size_t t = 0; t < v.t_out; t++) dst[t] = dy[t];
-                for (size_t t = v.t_out; t < v.qp; t++) dst[t] = 0;
             }
         /* with stride 1 there is one phase, and tap 0 covers all of it: it sets dPh instead */
         if (a->dx[0] && v.st > 1) memset(v.dph, 0, v.st * v.c_in * l * sizeof *v.dph);
@@ -277,23 +289,23 @@ static sl_status backward_part(void *ctx, size_t part, int worker)
                      v.dph + rj * v.c_in * l + aj, (int)l);
         }
         if (!a->dx[0]) continue;
-        for (size_t r = 0; r < v.st; r++) { /* dx_e[i][u - pad] += dPh[r][i][e Qp + q], u = q stride + r */
-            size_t lo, hi;
-            phase_range(&v, r, &lo, &hi);
+        for (size_t r = 0; r < v.st; r++) { /* dx_e[i][u] += dPh[r][i][e P / stride + (pad + u) / stride] */
+            size_t col, u0 = phase_first(&v, r, &col);
+            if (u0 >= v.t_in) continue;
+            size_t cnt = (v.t_in - u0 + v.st - 1) / v.st;
             for (size_t e = 0; e < b; e++)
                 for (size_t i = 0; i < v.c_in; i++) {
-                    sl_real *restrict dx =
-                        a->dx[0] + ((e0 + e) * v.c_in + i) * v.t_in + (lo < hi ? lo * v.st + r - v.pad : 0);
-                    const sl_real *restrict row = v.dph + (r * v.c_in + i) * l + e * v.qp;
+                    sl_real *restrict dx = a->dx[0] + ((e0 + e) * v.c_in + i) * v.t_in + u0;
+                    const sl_real *restrict row = v.dph + (r * v.c_in + i) * l + e * v.per + col;
                     /* each input position is one phase's one value: with dx_assign, set it */
                     if (a->dx_assign[0] && v.st == 1)
-                        for (size_t q = lo; q < hi; q++) dx[q - lo] = row[q];
+                        for (size_t q = 0; q < cnt; q++) dx[q] = row[q];
                     else if (a->dx_assign[0])
-                        for (size_t q = lo; q < hi; q++) dx[(q - lo) * v.st] = row[q];
+                        for (size_t q = 0; q < cnt; q++) dx[q * v.st] = row[q];
                     else if (v.st == 1)
-                        for (size_t q = lo; q < hi; q++) dx[q - lo] += row[q];
+                        for (size_t q = 0; q < cnt; q++) dx[q] += row[q];
                     else
-                        for (size_t q = lo; q < hi; q++) dx[(q - lo) * v.st] += row[q];
+                        for (size_t q = 0; q < cnt; q++) dx[q * v.st] += row[q];
                 }
         }
     }
