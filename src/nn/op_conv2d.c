@@ -79,68 +79,76 @@ static int is_pointwise(const sl_node *nd)
            nd->pad_h == 0;
 }
 
-/* The GEMM path works on bands of output rows, [oh0, oh1), so that a band's column matrix
- * (C_in KH KW, rows W_out) stays in the core's cache (about BAND_VALUES reals) for the GEMMs that
- * read it right after it is built; y and dy are read and written in place, their band being a
- * (C_out, rows W_out) matrix with leading dimension H_out W_out. */
+/* The GEMM path expands the input along W only. For a band of output rows [oh0, oh1) it builds,
+ * per row phase rh (input rows ≡ rh mod stride_h), the matrix
+ *     colw[rh][(c KW + j)][q W_out + ow] = xp[c][(oh0 + q) sh + rh][ow sw + j dw]
+ * (KW times the input instead of im2col's KH KW times), and tap row i, with i dh = ah sh + rh,
+ * is a GEMM on colw[rh] shifted down ah rows:
+ *     y[:, band] += Wr_i (C_out, C_in KW) colw[rh][:, ah W_out : ah W_out + rows W_out]
+ * where Wr_i[o][c KW + j] = w[o][c][i][j]. Backward: dWr_i += dy[:, band] colw^T and
+ * dcolw[rh] (shifted) += Wr_i^T dy[:, band], then dcolw is added back into dx. y and dy are read
+ * and written in place (a band is a (C_out, rows W_out) matrix with leading dimension
+ * H_out W_out). A band's colw is sized to stay in the core's cache (about BAND_VALUES reals). */
 #define BAND_VALUES 65536
 
+static size_t weights_of(const sl_node *nd) { return nd->n_params - (nd->bias ? nd->c_out : 0); }
+static size_t c_in_of(const sl_node *nd) { return weights_of(nd) / (nd->c_out * nd->kernel_h * nd->kernel); }
+static size_t ah_max(const sl_node *nd) { return (nd->kernel_h - 1) * nd->dilation_h / nd->stride_h; }
+
+static int use_colw(const sl_node *nd) { return use_gemm(nd) && !is_pointwise(nd); }
+
+/* Output rows per band (at least 1, at most H_out). */
 static size_t band_rows(const sl_node *nd)
 {
-    size_t taps = (nd->n_params - (nd->bias ? nd->c_out : 0)) / nd->c_out;
-    size_t r = BAND_VALUES / (taps * nd->shape.d[2]);
-    if (r < 1) r = 1;
+    size_t per_row = nd->stride_h * c_in_of(nd) * nd->kernel * nd->shape.d[2];
+    size_t q = BAND_VALUES / per_row, r = q > ah_max(nd) + 1 ? q - ah_max(nd) : 1;
     return r < nd->shape.d[1] ? r : nd->shape.d[1];
 }
 
-/* Per worker: a band's column matrix and its gradient (GEMM only), and a weight gradient buffer
- * (n_params). */
+/* colw of one band (and as much again for dcolw). */
 static size_t col_size(const sl_node *nd)
 {
-    size_t taps = (nd->n_params - (nd->bias ? nd->c_out : 0)) / nd->c_out;
-    return use_gemm(nd) ? taps * band_rows(nd) * nd->shape.d[2] : 0;
+    if (!use_colw(nd)) return 0;
+    return nd->stride_h * c_in_of(nd) * nd->kernel * (band_rows(nd) + ah_max(nd)) * nd->shape.d[2];
 }
+
+/* saved: Wr (KH, C_out, C_in KW), then per worker: colw, dcolw and a weight gradient buffer
+ * (n_params; tap-major like Wr on the colw path). */
+static size_t wr_size(const sl_node *nd) { return use_colw(nd) ? weights_of(nd) : 0; }
 
 static size_t conv2d_saved(const sl_node *nd, size_t n)
 {
     (void)n;
-    return SL_NN_MAX_WORKERS * (2 * col_size(nd) + nd->n_params);
+    return wr_size(nd) + SL_NN_MAX_WORKERS * (2 * col_size(nd) + nd->n_params);
 }
 
 static sl_real *worker_col(const sl_op_args *a, size_t part)
 {
-    return a->saved + part * (2 * col_size(a->node) + a->node->n_params);
+    return a->saved + wr_size(a->node) + part * (2 * col_size(a->node) + a->node->n_params);
 }
 static sl_real *worker_dcol(const sl_op_args *a, size_t part) { return worker_col(a, part) + col_size(a->node); }
 static sl_real *worker_dw(const sl_op_args *a, size_t part) { return worker_col(a, part) + 2 * col_size(a->node); }
 
-/* The band [oh0, oh1) of the column matrix: col[(c KH + i) KW + j][(oh - oh0) W_out + ow] =
- * x[c][oh sh - ph + i dh][ow sw - pw + j dw], 0 outside. */
-static void im2col(const geom *g, const sl_real *x, sl_real *col, size_t oh0, size_t oh1)
+/* colw for the band starting at output row oh0, band_q rows per phase (ld = band_q W_out). */
+static void build_colw(const geom *g, const sl_real *x, sl_real *colw, size_t oh0, size_t band_q)
 {
-    size_t n = (oh1 - oh0) * g->w_out;
-    for (size_t c = 0; c < g->c_in; c++)
-        for (size_t i = 0; i < g->kh; i++) {
-            long offh = (long)(i * g->dh) - (long)g->ph;
-            size_t hlo, hhi;
-            valid_range(offh, g->sh, g->h_in, g->h_out, &hlo, &hhi);
-            if (hlo < oh0) hlo = oh0;
-            if (hhi > oh1) hhi = oh1;
+    size_t ld = band_q * g->w_out;
+    for (size_t rh = 0; rh < g->sh; rh++)
+        for (size_t c = 0; c < g->c_in; c++)
             for (size_t j = 0; j < g->kw; j++) {
-                sl_real *row = col + ((c * g->kh + i) * g->kw + j) * n;
+                sl_real *base = colw + ((rh * g->c_in + c) * g->kw + j) * ld;
                 long offw = (long)(j * g->dw) - (long)g->pw;
                 size_t wlo, whi;
                 valid_range(offw, g->sw, g->w_in, g->w_out, &wlo, &whi);
-                if (hlo >= hhi || wlo >= whi) {
-                    memset(row, 0, n * sizeof *row);
-                    continue;
-                }
-                for (size_t oh = oh0; oh < hlo; oh++) memset(row + (oh - oh0) * g->w_out, 0, g->w_out * sizeof *row);
-                for (size_t oh = hhi; oh < oh1; oh++) memset(row + (oh - oh0) * g->w_out, 0, g->w_out * sizeof *row);
-                for (size_t oh = hlo; oh < hhi; oh++) {
-                    const sl_real *restrict xs = x + (c * g->h_in + (size_t)((long)(oh * g->sh) + offh)) * g->w_in +
-                                                 ((long)(wlo * g->sw) + offw);
-                    sl_real *restrict r = row + (oh - oh0) * g->w_out;
+                for (size_t q = 0; q < band_q; q++) {
+                    sl_real *restrict r = base + q * g->w_out;
+                    long h = (long)((oh0 + q) * g->sh + rh) - (long)g->ph;
+                    if (h < 0 || h >= (long)g->h_in || wlo >= whi) {
+                        memset(r, 0, g->w_out * sizeof *r);
+                        continue;
+                    }
+                    const sl_real *restrict xs =
+                        x + (c * g->h_in + (size_t)h) * g->w_in + (size_t)((long)(wlo * g->sw) + offw);
                     for (size_t t = 0; t < wlo; t++) r[t] = 0;
                     if (g->sw == 1)
                         for (size_t t = 0; t < whi - wlo; t++) r[wlo + t] = xs[t];
@@ -149,37 +157,31 @@ static void im2col(const geom *g, const sl_real *x, sl_real *col, size_t oh0, si
                     for (size_t t = whi; t < g->w_out; t++) r[t] = 0;
                 }
             }
-        }
 }
 
-/* dx += col2im(dcol) for the band [oh0, oh1), the adjoint of im2col. */
-static void col2im(const geom *g, const sl_real *dcol, sl_real *dx, size_t oh0, size_t oh1)
+/* dx += the adjoint of build_colw, for the band starting at output row oh0. */
+static void add_colw(const geom *g, const sl_real *dcolw, sl_real *dx, size_t oh0, size_t band_q)
 {
-    size_t n = (oh1 - oh0) * g->w_out;
-    for (size_t c = 0; c < g->c_in; c++)
-        for (size_t i = 0; i < g->kh; i++) {
-            long offh = (long)(i * g->dh) - (long)g->ph;
-            size_t hlo, hhi;
-            valid_range(offh, g->sh, g->h_in, g->h_out, &hlo, &hhi);
-            if (hlo < oh0) hlo = oh0;
-            if (hhi > oh1) hhi = oh1;
+    size_t ld = band_q * g->w_out;
+    for (size_t rh = 0; rh < g->sh; rh++)
+        for (size_t c = 0; c < g->c_in; c++)
             for (size_t j = 0; j < g->kw; j++) {
-                const sl_real *row = dcol + ((c * g->kh + i) * g->kw + j) * n;
+                const sl_real *base = dcolw + ((rh * g->c_in + c) * g->kw + j) * ld;
                 long offw = (long)(j * g->dw) - (long)g->pw;
                 size_t wlo, whi;
                 valid_range(offw, g->sw, g->w_in, g->w_out, &wlo, &whi);
                 if (wlo >= whi) continue;
-                for (size_t oh = hlo; oh < hhi; oh++) {
-                    sl_real *restrict dxs = dx + (c * g->h_in + (size_t)((long)(oh * g->sh) + offh)) * g->w_in +
-                                            ((long)(wlo * g->sw) + offw);
-                    const sl_real *restrict r = row + (oh - oh0) * g->w_out + wlo;
+                for (size_t q = 0; q < band_q; q++) {
+                    long h = (long)((oh0 + q) * g->sh + rh) - (long)g->ph;
+                    if (h < 0 || h >= (long)g->h_in) continue;
+                    const sl_real *restrict r = base + q * g->w_out + wlo;
+                    sl_real *restrict d = dx + (c * g->h_in + (size_t)h) * g->w_in + (size_t)((long)(wlo * g->sw) + offw);
                     if (g->sw == 1)
-                        for (size_t t = 0; t < whi - wlo; t++) dxs[t] += r[t];
+                        for (size_t t = 0; t < whi - wlo; t++) d[t] += r[t];
                     else
-                        for (size_t t = 0; t < whi - wlo; t++) dxs[t * g->sw] += r[t];
+                        for (size_t t = 0; t < whi - wlo; t++) d[t * g->sw] += r[t];
                 }
             }
-        }
 }
 
 /* Direct grouped convolution of one example: y += w * x over the valid taps (forward), or the
@@ -300,14 +302,19 @@ static sl_status forward_part(void *ctx, size_t part, int worker)
                  (int)g.ck, x, (int)g.hw_out, 1, y, (int)g.hw_out);
             continue;
         }
-        size_t rows = band_rows(nd);
+        size_t rows = band_rows(nd), kwc = g.c_in * g.kw;
         for (size_t oh0 = 0; oh0 < g.h_out; oh0 += rows) {
             size_t oh1 = oh0 + rows < g.h_out ? oh0 + rows : g.h_out, nb = (oh1 - oh0) * g.w_out;
-            sl_real *col = worker_col(a, part);
-            im2col(&g, x, col, oh0, oh1);
-            /* y[:, band] (C_out, nb; ld HW) += w (C_out, CK) col (CK, nb) */
-            GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g.c_out, (int)nb, (int)g.ck, 1, a->w, (int)g.ck, col,
-                 (int)nb, 1, y + oh0 * g.w_out, (int)g.hw_out);
+            size_t band_q = oh1 - oh0 + ah_max(nd), ld = band_q * g.w_out;
+            sl_real *colw = worker_col(a, part);
+            build_colw(&g, x, colw, oh0, band_q);
+            for (size_t i = 0; i < g.kh; i++) {
+                size_t ah = i * g.dh / g.sh, rh = i * g.dh % g.sh;
+                /* y[:, band] (C_out, nb; ld HW) += Wr_i (C_out, C_in KW) colw[rh][:, ah W_out:] */
+                GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g.c_out, (int)nb, (int)kwc, 1,
+                     a->saved + i * g.c_out * kwc, (int)kwc, colw + rh * kwc * ld + ah * g.w_out, (int)ld, 1,
+                     y + oh0 * g.w_out, (int)g.hw_out);
+            }
         }
     }
     return SL_OK;
@@ -343,27 +350,45 @@ static sl_status backward_part(void *ctx, size_t part, int worker)
                      (int)g.ck, dy, (int)g.hw_out, 1, dx, (int)g.hw_out);
             continue;
         }
-        size_t rows = band_rows(nd);
+        size_t rows = band_rows(nd), kwc = g.c_in * g.kw;
         for (size_t oh0 = 0; oh0 < g.h_out; oh0 += rows) {
             size_t oh1 = oh0 + rows < g.h_out ? oh0 + rows : g.h_out, nb = (oh1 - oh0) * g.w_out;
-            sl_real *col = worker_col(a, part), *dcol = worker_dcol(a, part);
+            size_t band_q = oh1 - oh0 + ah_max(nd), ld = band_q * g.w_out;
+            sl_real *colw = worker_col(a, part), *dcolw = worker_dcol(a, part);
             const sl_real *dyb = dy + oh0 * g.w_out;
-            im2col(&g, x, col, oh0, oh1);
-            /* dw (C_out, CK) += dy[:, band] (C_out, nb; ld HW) col^T */
-            GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)g.c_out, (int)g.ck, (int)nb, 1, dyb, (int)g.hw_out,
-                 col, (int)nb, 1, dw, (int)g.ck);
-            if (!dx) continue;
-            /* dcol (CK, nb) = w^T dy[:, band] */
-            GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g.ck, (int)nb, (int)g.c_out, 1, a->w, (int)g.ck, dyb,
-                 (int)g.hw_out, 0, dcol, (int)nb);
-            col2im(&g, dcol, dx, oh0, oh1);
+            build_colw(&g, x, colw, oh0, band_q);
+            if (dx) memset(dcolw, 0, g.sh * kwc * ld * sizeof *dcolw);
+            for (size_t i = 0; i < g.kh; i++) {
+                size_t ah = i * g.dh / g.sh, rh = i * g.dh % g.sh, shift = rh * kwc * ld + ah * g.w_out;
+                /* dWr_i (C_out, C_in KW) += dy[:, band] (C_out, nb; ld HW) colw[rh][:, ah W_out:]^T */
+                GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)g.c_out, (int)kwc, (int)nb, 1, dyb, (int)g.hw_out,
+                     colw + shift, (int)ld, 1, dw + i * g.c_out * kwc, (int)kwc);
+                if (!dx) continue;
+                /* dcolw[rh][:, ah W_out:] (C_in KW, nb) += Wr_i^T dy[:, band] */
+                GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kwc, (int)nb, (int)g.c_out, 1,
+                     a->saved + i * g.c_out * kwc, (int)kwc, dyb, (int)g.hw_out, 1, dcolw + shift, (int)ld);
+            }
+            if (dx) add_colw(&g, dcolw, dx, oh0, band_q);
         }
     }
     return SL_OK;
 }
 
+/* Wr (KH, C_out, C_in KW) from w (C_out, C_in, KH, KW): Wr[i][o][c KW + j] = w[o][c][i][j]. */
+static void make_wr(const sl_op_args *a)
+{
+    const sl_node *nd = a->node;
+    size_t c_out = nd->shape.d[0], c_in = c_in_of(nd), kh = nd->kernel_h, kw = nd->kernel;
+    for (size_t o = 0; o < c_out; o++)
+        for (size_t c = 0; c < c_in; c++)
+            for (size_t i = 0; i < kh; i++)
+                for (size_t j = 0; j < kw; j++)
+                    a->saved[(i * c_out + o) * c_in * kw + c * kw + j] = a->w[((o * c_in + c) * kh + i) * kw + j];
+}
+
 static void conv2d_forward(const sl_op_args *a)
 {
+    if (use_colw(a->node)) make_wr(a);
     size_t parts = parts_of(a);
     if (a->pool && parts > 1) sl_pool_run(a->pool, parts, forward_part, (void *)a);
     else forward_part((void *)a, 0, 0);
@@ -371,12 +396,23 @@ static void conv2d_forward(const sl_op_args *a)
 
 static void conv2d_backward(const sl_op_args *a)
 {
+    const sl_node *nd = a->node;
+    if (use_colw(nd)) make_wr(a);
     size_t parts = parts_of(a);
     if (a->pool && parts > 1) sl_pool_run(a->pool, parts, backward_part, (void *)a);
     else backward_part((void *)a, 0, 0);
+    size_t c_out = nd->shape.d[0], c_in = c_in_of(nd), kh = nd->kernel_h, kw = nd->kernel, nw = weights_of(nd);
     for (size_t p = 0; p < parts; p++) {
         const sl_real *dw = worker_dw(a, p);
-        for (size_t i = 0; i < a->node->n_params; i++) a->dw[i] += dw[i];
+        if (use_colw(nd)) /* tap-major, like Wr */
+            for (size_t o = 0; o < c_out; o++)
+                for (size_t c = 0; c < c_in; c++)
+                    for (size_t i = 0; i < kh; i++)
+                        for (size_t j = 0; j < kw; j++)
+                            a->dw[((o * c_in + c) * kh + i) * kw + j] += dw[(i * c_out + o) * c_in * kw + c * kw + j];
+        else
+            for (size_t i = 0; i < nw; i++) a->dw[i] += dw[i];
+        for (size_t i = nw; i < nd->n_params; i++) a->dw[i] += dw[i]; /* bias */
     }
 }
 
