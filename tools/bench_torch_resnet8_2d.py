@@ -6,7 +6,7 @@ pooling; dense to 10), Adam, batch 64, on random 1 x 40 x 98 inputs (bands x fra
 layout; the transposed 1 x 98 x 40 costs the same), with 1 and 2 threads. Prints the parameter
 count and training samples per second, median of several timed runs.
 
-    tools/bench_torch_resnet8_2d.py [STEPS]
+    tools/bench_torch_resnet8_2d.py [STEPS] [THREADS,...]   (default: 6 steps, threads 1,2)
 """
 import sys
 import time
@@ -43,7 +43,8 @@ def main():
     x = torch.randn(64, 1, 40, 98)
     y = torch.randint(0, 10, (64,))
     print(f"PyTorch ResNet-8 2-D: {sum(p.numel() for p in resnet8_2d().parameters())} parameters")
-    for threads in (1, 2):
+    thread_counts = [int(t) for t in sys.argv[2].split(",")] if len(sys.argv) > 2 else [1, 2]
+    for threads in thread_counts:
         torch.set_num_threads(threads)
         model = resnet8_2d()
         opt = torch.optim.Adam(model.parameters(), 1e-3)

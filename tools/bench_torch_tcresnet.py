@@ -4,7 +4,7 @@ builds (stem conv 40->16 k3 + BN + ReLU; stages 24/32/48, k9, stride 2, 1x1 stri
 global average pooling; dense to 10), Adam, batch 64, on random 40 x 98 inputs, with 1 and 2
 threads. Prints training samples per second, median of several timed runs.
 
-    tools/bench_torch_tcresnet.py [STEPS]
+    tools/bench_torch_tcresnet.py [STEPS] [THREADS,...]   (default: 40 steps, threads 1,2)
 """
 import sys
 import time
@@ -39,7 +39,8 @@ def main():
     torch.manual_seed(0)
     x = torch.randn(64, 40, 98)
     y = torch.randint(0, 10, (64,))
-    for threads in (1, 2):
+    thread_counts = [int(t) for t in sys.argv[2].split(",")] if len(sys.argv) > 2 else [1, 2]
+    for threads in thread_counts:
         torch.set_num_threads(threads)
         model = tc_resnet8()
         opt = torch.optim.Adam(model.parameters(), 1e-3)
