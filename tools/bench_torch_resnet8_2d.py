@@ -9,10 +9,12 @@ count and training samples per second, median of several timed runs.
     tools/bench_torch_resnet8_2d.py [STEPS] [THREADS,...]   (default: 6 steps, threads 1,2)
 """
 import sys
-import time
 
 import torch
 import torch.nn as nn
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from bench_torch_tcresnet import bench  # noqa: E402
 
 
 class Block(nn.Module):
@@ -39,29 +41,9 @@ def resnet8_2d():
 
 def main():
     steps = int(sys.argv[1]) if len(sys.argv) > 1 else 6
-    torch.manual_seed(0)
-    x = torch.randn(64, 1, 40, 98)
-    y = torch.randint(0, 10, (64,))
-    print(f"PyTorch ResNet-8 2-D: {sum(p.numel() for p in resnet8_2d().parameters())} parameters")
     thread_counts = [int(t) for t in sys.argv[2].split(",")] if len(sys.argv) > 2 else [1, 2]
-    for threads in thread_counts:
-        torch.set_num_threads(threads)
-        model = resnet8_2d()
-        opt = torch.optim.Adam(model.parameters(), 1e-3)
-        loss_fn = nn.CrossEntropyLoss()
-        rates = []
-        for rep in range(6):
-            t0 = time.perf_counter()
-            for _ in range(steps):
-                opt.zero_grad()
-                loss_fn(model(x), y).backward()
-                opt.step()
-            rate = steps * 64 / (time.perf_counter() - t0)
-            if rep:  # the first is a warm-up
-                rates.append(rate)
-        rates.sort()
-        print(f"PyTorch {torch.__version__} ResNet-8 2-D training, batch 64, {threads} thread(s): "
-              f"median {rates[len(rates) // 2]:.0f} samples/s (min {rates[0]:.0f}, max {rates[-1]:.0f})")
+    print(f"PyTorch ResNet-8 2-D: {sum(p.numel() for p in resnet8_2d().parameters())} parameters")
+    bench("ResNet-8 2-D", resnet8_2d, (1, 40, 98), steps, thread_counts)
 
 
 if __name__ == "__main__":

@@ -34,15 +34,15 @@ def tc_resnet8():
                          nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(48, 10))
 
 
-def main():
-    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 40
+def bench(name, make_model, shape, steps, thread_counts):
+    """Prints the median training throughput of make_model() on random inputs of shape (batch 64)
+    over 5 timed runs of `steps` Adam steps (after one untimed), for each thread count."""
     torch.manual_seed(0)
-    x = torch.randn(64, 40, 98)
+    x = torch.randn(64, *shape)
     y = torch.randint(0, 10, (64,))
-    thread_counts = [int(t) for t in sys.argv[2].split(",")] if len(sys.argv) > 2 else [1, 2]
     for threads in thread_counts:
         torch.set_num_threads(threads)
-        model = tc_resnet8()
+        model = make_model()
         opt = torch.optim.Adam(model.parameters(), 1e-3)
         loss_fn = nn.CrossEntropyLoss()
         rates = []
@@ -56,8 +56,14 @@ def main():
             if rep:  # the first is a warm-up
                 rates.append(rate)
         rates.sort()
-        print(f"PyTorch {torch.__version__} TC-ResNet8 training, batch 64, {threads} thread(s): "
+        print(f"PyTorch {torch.__version__} {name} training, batch 64, {threads} thread(s): "
               f"median {rates[len(rates) // 2]:.0f} samples/s (min {rates[0]:.0f}, max {rates[-1]:.0f})")
+
+
+def main():
+    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 40
+    thread_counts = [int(t) for t in sys.argv[2].split(",")] if len(sys.argv) > 2 else [1, 2]
+    bench("TC-ResNet8", tc_resnet8, (40, 98), steps, thread_counts)
 
 
 if __name__ == "__main__":

@@ -138,7 +138,7 @@ sl_real *sl_net_grads(sl_net *net);   /* (sl_graph_n_params) */
 sl_real *sl_net_state(sl_net *net);   /* (sl_graph_n_state) */
 
 /* Conv and dense weights U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's default, kaiming_uniform
- * with a = sqrt(5)), zero biases, BN gamma 1 and beta 0, running mean 0 and var 1; every draw from
+ * with a = sqrt(5)), biases drawn with the same bound, BN gamma 1 and beta 0, running mean 0 and var 1; every draw from
  * (seed, node, index). */
 void sl_net_init(sl_net *net, uint64_t seed);
 

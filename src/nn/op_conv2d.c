@@ -420,9 +420,8 @@ static void conv2d_init(const sl_node *nd, sl_real *w, sl_real *state, uint64_t 
                         size_t fan_in)
 {
     (void)state;
-    size_t nw = nd->n_params - (nd->bias ? nd->c_out : 0);
-    sl_nn_kaiming(w, nw, fan_in, seed, node_index);
-    for (size_t i = nw; i < nd->n_params; i++) w[i] = 0;
+    /* weights, then the bias if any, from one stream with one bound, as PyTorch's Conv */
+    sl_nn_kaiming(w, nd->n_params, fan_in, seed, node_index);
 }
 
 const sl_op_def sl_op_conv2d_def = {"conv2d", conv2d_infer, conv2d_saved, conv2d_forward, conv2d_backward,

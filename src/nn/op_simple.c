@@ -145,8 +145,7 @@ static void dense_backward(const sl_op_args *a)
 static void dense_init(const sl_node *nd, sl_real *w, sl_real *state, uint64_t seed, size_t node_index, size_t fan_in)
 {
     (void)state;
-    size_t nw = nd->n_params - nd->units;
-    sl_nn_kaiming(w, nw, fan_in, seed, node_index);
-    memset(w + nw, 0, nd->units * sizeof *w);
+    /* weights, then the bias, from one stream with one bound, as PyTorch's Linear */
+    sl_nn_kaiming(w, nd->n_params, fan_in, seed, node_index);
 }
 const sl_op_def sl_op_dense_def = {"dense", dense_infer, NULL, dense_forward, dense_backward, dense_init, 0};
