@@ -392,6 +392,12 @@ sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feat
             if (t->grad_clip > 0) sl_clip_grads(sl_net_grads(net), np, t->grad_clip);
             lr = sl_lr_at(t, (double)ep + (double)step / (double)steps);
             sl_optim_step_pool(opt, sl_net_params(net), sl_net_grads(net), lr, sl_net_pool(net));
+            if (sl_progress_active(bar) && (step % 8 == 0 || step + 1 == steps)) {
+                char note[96];
+                snprintf(note, sizeof note, "epoch %zu/%zu  loss %.4f  acc %.1f %%", ep + 1, (size_t)t->epochs,
+                         loss_sum / (double)seen, 100.0 * (double)correct / (double)seen);
+                sl_progress_note(bar, note);
+            }
             sl_progress_add(bar, m);
         }
         if (st != SL_OK) break;
