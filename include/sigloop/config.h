@@ -128,6 +128,7 @@ typedef struct {
     size_t dense_blocks;      /* densenet: dense blocks (widths[0] is the stem's width); 3 */
     double compression;       /* densenet: transition width = compression x channels; 0.5 */
     double dropout;           /* dropout rate before the classifier (0: none); 0 */
+    int init;                 /* weights: pytorch | kaiming | xavier (sl_init); pytorch */
 } sl_model_config;
 
 /* train: the optimisation. */

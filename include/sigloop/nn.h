@@ -142,6 +142,13 @@ sl_real *sl_net_state(sl_net *net);   /* (sl_graph_n_state) */
  * (seed, node, index). */
 void sl_net_init(sl_net *net, uint64_t seed);
 
+/* Weight initialisations: PyTorch's defaults (as sl_net_init), Kaiming (He et al., 2015: normal,
+ * standard deviation sqrt(2 / fan_in), for ReLU networks) or Xavier (Glorot and Bengio, 2010:
+ * uniform within sqrt(6 / (fan_in + fan_out))); the last two set biases to 0. Batch norm and the
+ * running statistics start as in sl_net_init either way. */
+typedef enum { SL_INIT_PYTORCH = 0, SL_INIT_KAIMING, SL_INIT_XAVIER } sl_init;
+void sl_net_init_with(sl_net *net, uint64_t seed, sl_init how);
+
 /* Dropout's masks are drawn from (seed, step, node, example, value). sl_net_init sets (seed, 0);
  * every training forward adds 1 to step afterwards. A trainer sets both before each step, so a
  * resumed run draws the same masks as an uninterrupted one. */

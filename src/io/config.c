@@ -158,6 +158,7 @@ const char *sl_model_arch_name(int arch)
 {
     return arch >= 0 && arch < (int)(sizeof arch_names / sizeof *arch_names) - 1 ? arch_names[arch] : "?";
 }
+static const char *const init_names[] = {"pytorch", "kaiming", "xavier", NULL};
 #define MODEL(m) offsetof(sl_model_config, m)
 static const field model_fields[] = {
     FLD("arch", F_ENUM, MODEL(arch), "tc-resnet", .names = arch_names),
@@ -173,6 +174,7 @@ static const field model_fields[] = {
     FLD("dense_blocks", F_COUNT, MODEL(dense_blocks), "3", .lo = 1, .hi = 16),
     FLD("compression", F_FLOAT, MODEL(compression), "0.5", .lo = 0, .hi = 1, .lo_open = 1),
     FLD("dropout", F_FLOAT, MODEL(dropout), "0", .lo = 0, .hi = 1, .hi_open = 1),
+    FLD("init", F_ENUM, MODEL(init), "pytorch", .names = init_names),
 };
 static const section model_section = SECTION(model_fields);
 

@@ -413,14 +413,43 @@ void sl_net_set_noise(sl_net *net, uint64_t seed, uint64_t step)
     net->noise_step = step;
 }
 
-void sl_net_init(sl_net *net, uint64_t seed)
+void sl_net_init(sl_net *net, uint64_t seed) { sl_net_init_with(net, seed, SL_INIT_PYTORCH); }
+
+/* The weights' count and fan-out (output channels x receptive field, as PyTorch counts it) of a
+ * convolution or dense node; 0 for other nodes. */
+static size_t weights_of(const sl_node *node, size_t *fan_out)
+{
+    size_t receptive;
+    switch (node->op) {
+    case SL_OP_CONV1D: receptive = node->kernel; break;
+    case SL_OP_CONV2D: receptive = node->kernel_h * node->kernel; break;
+    case SL_OP_DENSE: receptive = 1; break;
+    default: return 0;
+    }
+    size_t c_out = node->op == SL_OP_DENSE ? node->units : node->c_out;
+    *fan_out = c_out * receptive;
+    return node->n_params - (node->bias ? c_out : 0);
+}
+
+void sl_net_init_with(sl_net *net, uint64_t seed, sl_init how)
 {
     const sl_graph *g = net->g;
     sl_net_set_noise(net, seed, 0);
     for (size_t i = 1; i < g->n; i++) {
         const sl_node *node = &g->nodes[i];
         const sl_op_def *d = op_def(node->op);
-        if (d->init) d->init(node, net->params + node->param_off, net->state + node->state_off, seed, i, fan_in(g, node));
+        sl_real *w = net->params + node->param_off;
+        size_t fi = fan_in(g, node), fo = 0, nw = weights_of(node, &fo);
+        if (d->init) d->init(node, w, net->state + node->state_off, seed, i, fi);
+        if (how == SL_INIT_PYTORCH || nw == 0) continue;
+        /* Kaiming (He et al., 2015): N(0, 2 / fan_in); Xavier (Glorot and Bengio, 2010):
+         * U(-sqrt(6 / (fan_in + fan_out)), +sqrt(...)); biases 0 */
+        sl_rng r = sl_rng_make(seed, (uint64_t)i);
+        double kaiming_sd = sqrt(2.0 / (double)(fi ? fi : 1)), xavier = sqrt(6.0 / (double)(fi + fo ? fi + fo : 1));
+        for (size_t k = 0; k < nw; k++)
+            w[k] = (sl_real)(how == SL_INIT_KAIMING ? kaiming_sd * sl_rng_normal(&r)
+                                                    : xavier * (2.0 * sl_rng_uniform_double(&r) - 1.0));
+        for (size_t k = nw; k < node->n_params; k++) w[k] = 0;
     }
 }
 

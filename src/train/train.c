@@ -274,7 +274,7 @@ sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feat
     size_t batch = t->batch < split_n[SL_SPLIT_TRAIN] ? t->batch : split_n[SL_SPLIT_TRAIN];
     if ((st = sl_net_new(&net, g, batch)) != SL_OK) goto done;
     if ((st = sl_net_set_threads(net, opts ? opts->threads : 0)) != SL_OK) goto done;
-    sl_net_init(net, t->seed);
+    sl_net_init_with(net, t->seed, (sl_init)cfg->model.init);
     size_t np = sl_graph_n_params(g), ns = sl_graph_n_state(g);
     res->n_params = np;
     for (size_t i = 0; i < sl_graph_count(g); i++) res->macs += sl_graph_node(g, i)->macs;

@@ -364,6 +364,48 @@ static void test_conv1d_single_example(void **state)
     }
 }
 
+/* The three weight initialisations on a conv1d (16 -> 32, k9, bias) and a dense layer
+ * (288 -> 40): PyTorch's stays within 1/sqrt(fan_in), biases too; Kaiming's standard deviation is
+ * sqrt(2 / fan_in); Xavier's values fill +-sqrt(6 / (fan_in + fan_out)); both zero the biases. */
+static void test_init_modes(void **state)
+{
+    (void)state;
+    sl_graph *g = graph_ct(16, 20);
+    int c = sl_graph_conv1d(g, 0, 32, 9, 1, 4, 1, 1, 1, "conv");
+    int f = sl_graph_flatten(g, c, "flat");
+    sl_graph_dense(g, f, 40, "dense");
+    sl_net *net;
+    assert_int_equal(sl_net_new(&net, g, 1), SL_OK);
+    const size_t conv_w = 32 * 16 * 9, dense_w = 40 * 640;
+    const size_t conv_off = sl_graph_node(g, (size_t)c)->param_off, dense_off = sl_graph_node(g, 3)->param_off;
+    for (int how = 0; how < 3; how++) {
+        sl_net_init_with(net, 11, (sl_init)how);
+        const double *p = sl_net_params(net);
+        struct { size_t off, nw, fi, fo, nb; } layer[2] = {{conv_off, conv_w, 144, 288, 32},
+                                                           {dense_off, dense_w, 640, 40, 40}};
+        for (int l = 0; l < 2; l++) {
+            double mx = 0, ss = 0, bmax = 0;
+            for (size_t k = 0; k < layer[l].nw; k++) {
+                mx = fmax(mx, fabs(p[layer[l].off + k]));
+                ss += p[layer[l].off + k] * p[layer[l].off + k];
+            }
+            for (size_t k = 0; k < layer[l].nb; k++) bmax = fmax(bmax, fabs(p[layer[l].off + layer[l].nw + k]));
+            double sd = sqrt(ss / (double)layer[l].nw);
+            double pt = 1 / sqrt((double)layer[l].fi), xv = sqrt(6.0 / (double)(layer[l].fi + layer[l].fo));
+            printf("  init %d layer %d: max %.4f sd %.4f bias max %.4f\n", how, l, mx, sd, bmax);
+            if (how == SL_INIT_PYTORCH) {
+                assert_true(mx <= pt && mx > 0.95 * pt && bmax <= pt && bmax > 0);
+            } else if (how == SL_INIT_KAIMING) {
+                assert_true(fabs(sd / sqrt(2.0 / (double)layer[l].fi) - 1) < 0.05 && bmax == 0);
+            } else {
+                assert_true(mx <= xv && mx > 0.95 * xv && bmax == 0);
+            }
+        }
+    }
+    sl_net_free(net);
+    sl_graph_free(g);
+}
+
 /* The masks: the share dropped is near the rate, kept values are scaled by 1 / (1 - rate),
  * inference is the identity, the same (seed, step) gives the same mask and another step another. */
 static void test_dropout_masks(void **state)
@@ -613,6 +655,7 @@ int main(void)
         cmocka_unit_test(test_2d_ops),         cmocka_unit_test(test_residual_block_2d),
         cmocka_unit_test(test_dropout_masks),  cmocka_unit_test(test_conv2d_reference),
         cmocka_unit_test(test_split_ops_identical), cmocka_unit_test(test_conv1d_single_example),
+        cmocka_unit_test(test_init_modes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
