@@ -39,9 +39,11 @@ static void fill_batch(const source *s, const size_t *idx, size_t n, sl_real *x)
         const float *r = sl_feature_cache_row(s->fc, idx[b]);
         sl_real *dst = x + b * per;
         for (size_t k = 0; k < s->bands; k++) {
-            double m = s->mean[k], sd = s->std[k] > 1e-12 ? s->std[k] : 1.0;
-            for (size_t t = 0; t < s->frames; t++)
-                dst[k * s->frames + t] = (sl_real)((r[k * s->frames + t] - m) / sd);
+            /* (x - mean) / std as a multiply in sl_real, so the loop vectorises */
+            const sl_real m = (sl_real)s->mean[k], inv = (sl_real)(1.0 / (s->std[k] > 1e-12 ? s->std[k] : 1.0));
+            const float *restrict src = r + k * s->frames;
+            sl_real *restrict d = dst + k * s->frames;
+            for (size_t t = 0; t < s->frames; t++) d[t] = ((sl_real)src[t] - m) * inv;
         }
     }
 }
