@@ -238,6 +238,16 @@ const sl_node *sl_graph_node(const sl_graph *g, size_t i) { return i < g->n ? &g
 size_t sl_graph_n_params(const sl_graph *g) { return g->n_params; }
 size_t sl_graph_n_state(const sl_graph *g) { return g->n_state; }
 
+void sl_nn_valid_range(long off, size_t stride, size_t n_in, size_t n_out, size_t *lo, size_t *hi)
+{
+    long l = off >= 0 ? 0 : (-off + (long)stride - 1) / (long)stride;
+    long h = (long)n_in - 1 - off < 0 ? 0 : ((long)n_in - 1 - off) / (long)stride + 1;
+    if (h > (long)n_out) h = (long)n_out;
+    if (l > h) l = h;
+    *lo = (size_t)l;
+    *hi = (size_t)h;
+}
+
 /* ---- work split over the pool ---------------------------------------------------------------- */
 
 /* Below this many values a part is not worth a thread's wake-up (a few microseconds). */

@@ -66,6 +66,10 @@ void sl_nn_parallel(const sl_op_args *a, size_t total, void (*fn)(const sl_op_ar
 /* The same for a few heavy items (channels): always split when there is a pool. */
 void sl_nn_parallel_n(const sl_op_args *a, size_t total, void (*fn)(const sl_op_args *a, size_t lo, size_t hi));
 
+/* For an axis of n_in inputs and n_out outputs at `stride`, the outputs t whose input position
+ * t stride + off lies in [0, n_in): [*lo, *hi) (empty when *lo == *hi). */
+void sl_nn_valid_range(long off, size_t stride, size_t n_in, size_t n_out, size_t *lo, size_t *hi);
+
 /* Weights U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's default), drawn from (seed, node, i). */
 void sl_nn_kaiming(sl_real *w, size_t count, size_t fan_in, uint64_t seed, size_t node_index);
 

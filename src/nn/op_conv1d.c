@@ -13,17 +13,6 @@
 #define GEMM cblas_sgemm
 #endif
 
-/* The output positions t whose input position t * stride + off lies in [0, t_in): [*lo, *hi). */
-static void valid_range(long off, size_t stride, size_t t_in, size_t t_out, size_t *lo, size_t *hi)
-{
-    long l = off >= 0 ? 0 : (-off + (long)stride - 1) / (long)stride;
-    long h = (long)t_in - 1 - off < 0 ? 0 : ((long)t_in - 1 - off) / (long)stride + 1;
-    if (h > (long)t_out) h = (long)t_out;
-    if (l > h) l = h;
-    *lo = (size_t)l;
-    *hi = (size_t)h;
-}
-
 static sl_status conv_infer(sl_node *nd, const sl_shape *const *in)
 {
     if (in[0]->rank != 2) return sl_fail(SL_EARG, "conv1d needs a (C, T) input");
@@ -360,7 +349,7 @@ static void conv_forward(const sl_op_args *a)
                 for (size_t j = 0; j < k; j++) {
                     long off = (long)(j * nd->dilation) - (long)nd->pad;
                     size_t lo, hi;
-                    valid_range(off, nd->stride, t_in, t_out, &lo, &hi);
+                    sl_nn_valid_range(off, nd->stride, t_in, t_out, &lo, &hi);
                     if (lo >= hi) continue;
                     const sl_real wj = w[j];
                     /* pointers only inside the arrays: xs is x at input position lo * stride + off */
@@ -403,7 +392,7 @@ static void conv_backward(const sl_op_args *a)
                 for (size_t j = 0; j < k; j++) {
                     long off = (long)(j * nd->dilation) - (long)nd->pad;
                     size_t lo, hi, st = nd->stride;
-                    valid_range(off, st, t_in, t_out, &lo, &hi);
+                    sl_nn_valid_range(off, st, t_in, t_out, &lo, &hi);
                     if (lo >= hi) continue;
                     size_t len = hi - lo;
                     const sl_real *xs = x + ((long)(lo * st) + off), *dys = dy + lo;

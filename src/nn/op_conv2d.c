@@ -35,17 +35,6 @@ static geom geometry(const sl_node *nd, const sl_shape *in)
     return g;
 }
 
-/* The output positions t whose input position t * stride + off lies in [0, n_in): [*lo, *hi). */
-static void valid_range(long off, size_t stride, size_t n_in, size_t n_out, size_t *lo, size_t *hi)
-{
-    long l = off >= 0 ? 0 : (-off + (long)stride - 1) / (long)stride;
-    long h = (long)n_in - 1 - off < 0 ? 0 : ((long)n_in - 1 - off) / (long)stride + 1;
-    if (h > (long)n_out) h = (long)n_out;
-    if (l > h) l = h;
-    *lo = (size_t)l;
-    *hi = (size_t)h;
-}
-
 static sl_status conv2d_infer(sl_node *nd, const sl_shape *const *in)
 {
     if (in[0]->rank != 3) return sl_fail(SL_EARG, "conv2d needs a (C, H, W) input");
@@ -139,7 +128,7 @@ static void build_colw(const geom *g, const sl_real *x, sl_real *colw, size_t oh
                 sl_real *base = colw + ((rh * g->c_in + c) * g->kw + j) * ld;
                 long offw = (long)(j * g->dw) - (long)g->pw;
                 size_t wlo, whi;
-                valid_range(offw, g->sw, g->w_in, g->w_out, &wlo, &whi);
+                sl_nn_valid_range(offw, g->sw, g->w_in, g->w_out, &wlo, &whi);
                 for (size_t q = 0; q < band_q; q++) {
                     sl_real *restrict r = base + q * g->w_out;
                     long h = (long)((oh0 + q) * g->sh + rh) - (long)g->ph;
@@ -169,7 +158,7 @@ static void add_colw(const geom *g, const sl_real *dcolw, sl_real *dx, size_t oh
                 const sl_real *base = dcolw + ((rh * g->c_in + c) * g->kw + j) * ld;
                 long offw = (long)(j * g->dw) - (long)g->pw;
                 size_t wlo, whi;
-                valid_range(offw, g->sw, g->w_in, g->w_out, &wlo, &whi);
+                sl_nn_valid_range(offw, g->sw, g->w_in, g->w_out, &wlo, &whi);
                 if (wlo >= whi) continue;
                 for (size_t q = 0; q < band_q; q++) {
                     long h = (long)((oh0 + q) * g->sh + rh) - (long)g->ph;
@@ -197,11 +186,11 @@ static void direct_forward(const geom *g, const sl_real *w, const sl_real *x, sl
             for (size_t i = 0; i < g->kh; i++) {
                 long offh = (long)(i * g->dh) - (long)g->ph;
                 size_t hlo, hhi;
-                valid_range(offh, g->sh, g->h_in, g->h_out, &hlo, &hhi);
+                sl_nn_valid_range(offh, g->sh, g->h_in, g->h_out, &hlo, &hhi);
                 for (size_t j = 0; j < g->kw; j++) {
                     long offw = (long)(j * g->dw) - (long)g->pw;
                     size_t wlo, whi;
-                    valid_range(offw, g->sw, g->w_in, g->w_out, &wlo, &whi);
+                    sl_nn_valid_range(offw, g->sw, g->w_in, g->w_out, &wlo, &whi);
                     if (wlo >= whi) continue;
                     const sl_real wt = w[((o * cig + ci) * g->kh + i) * g->kw + j];
                     for (size_t oh = hlo; oh < hhi; oh++) {
@@ -234,11 +223,11 @@ static void direct_backward(const geom *g, const sl_real *w, const sl_real *x, c
             for (size_t i = 0; i < g->kh; i++) {
                 long offh = (long)(i * g->dh) - (long)g->ph;
                 size_t hlo, hhi;
-                valid_range(offh, g->sh, g->h_in, g->h_out, &hlo, &hhi);
+                sl_nn_valid_range(offh, g->sh, g->h_in, g->h_out, &hlo, &hhi);
                 for (size_t j = 0; j < g->kw; j++) {
                     long offw = (long)(j * g->dw) - (long)g->pw;
                     size_t wlo, whi;
-                    valid_range(offw, g->sw, g->w_in, g->w_out, &wlo, &whi);
+                    sl_nn_valid_range(offw, g->sw, g->w_in, g->w_out, &wlo, &whi);
                     if (wlo >= whi) continue;
                     size_t wi = ((o * cig + ci) * g->kh + i) * g->kw + j, len = whi - wlo;
                     const sl_real wt = w[wi];

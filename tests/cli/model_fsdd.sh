@@ -43,6 +43,12 @@ expect_error tc_resnet_2d "model.dims: tc-resnet is 1-D by design" \
   "$SIGLOOP" model "$ex/fsdd.yaml" -o "$tmp/none" --set model.dims=2
 expect_error stem_shape_1d "model.stem_shape: only for 2-D models" \
   "$SIGLOOP" model "$ex/fsdd.yaml" -o "$tmp/none" --set "model.stem_shape=[3, 3]"
+expect_error dims_three "model.dims: must be in [1, 2] (got 3)" \
+  "$SIGLOOP" model "$ex/fsdd.yaml" -o "$tmp/none" --set model.dims=3
+expect_error init_unknown "model.init: 'he' is not one of: pytorch, kaiming, xavier" \
+  "$SIGLOOP" model "$ex/fsdd.yaml" -o "$tmp/none" --set model.init=he
+expect_error stem_shape_one "model.stem_shape: give two whole numbers [bands, frames]" \
+  "$SIGLOOP" model "$ex/fsdd-resnet8-2d.yaml" -o "$tmp/none" --set "model.stem_shape=[4]"
 expect_error dropout_one "model.dropout" \
   "$SIGLOOP" model "$ex/fsdd.yaml" -o "$tmp/none" --set model.dropout=1
 expect_error widths_fraction "model.widths: item 2 (24.5) is not a whole number" \

@@ -30,6 +30,8 @@ grep -q "test accuracy $acc % on 500 examples" e.txt && pass || fail "eval: $(ca
 grep -q "runs/fsdd-002" r.txt && pass || fail "resume did not take the newest run: $(cat r.txt)"
 [ ! -e runs/fsdd-003 ] && pass || fail "resume made a new folder"
 expect_error no_index "no runs index here" "$SIGLOOP" runs "$tmp/nothing"
+mkdir -p garbage && head -c 4096 /dev/urandom >garbage/index.db
+expect_error bad_index "garbage/index.db: not a runs index" "$SIGLOOP" runs garbage
 mkdir -p other && expect_error resume_none "no run of fsdd in runs to resume" \
   sh -c "cd other && exec \"$SIGLOOP\" train \"$ex/fsdd.yaml\" --resume"
 finish
