@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include "sigloop/audio.h"
 #include "sigloop/dsp.h"
 #include "sigloop/rng.h"
@@ -25,21 +27,7 @@ static float *sl_test_aligned(size_t n)
 }
 static void sl_test_aligned_free(float *p) { free(p); }
 
-static float *load_fixture(const char *name, size_t count)
-{
-    const char *dir = getenv("SIGLOOP_FIXTURES");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/dsp/%s", dir ? dir : "tests/fixtures", name);
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("cannot open fixture %s", path);
-    float *x = malloc(count * sizeof *x);
-    assert_non_null(x);
-    size_t got = fread(x, sizeof *x, count, f);
-    int extra = fgetc(f) != EOF;
-    fclose(f);
-    if (got != count || extra) fail_msg("%s: expected exactly %zu floats", path, count);
-    return x;
-}
+static float *load_fixture(const char *name, size_t count) { return sl_test_fixture("dsp", name, count); }
 
 /* Compares and prints: "name: max |error| 3.1e-05 (tolerance 1e-03) at [row, col]". */
 static void compare(const char *name, const float *got, const float *want, size_t rows, size_t cols, double tol)

@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include "sigloop/config.h"
 #include "sigloop/nn.h"
 #include "sigloop/train.h"
@@ -36,21 +38,7 @@ static const char k_yaml[] = "data:\n  root: unused\n"
                              "model:\n  arch: tc-resnet\n  widths: [16, 24, 32, 48]\n  kernel: 9\n  stem_kernel: 3\n"
                              "train:\n  optimizer: adam\n  lr: 0.001\n  weight_decay: 0\n";
 
-static float *load_fixture(const char *name, size_t count)
-{
-    const char *dir = getenv("SIGLOOP_FIXTURES");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/nn/%s", dir ? dir : "tests/fixtures", name);
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("cannot open fixture %s", path);
-    float *x = malloc(count * sizeof *x);
-    assert_non_null(x);
-    size_t got = fread(x, sizeof *x, count, f);
-    int extra = fgetc(f) != EOF;
-    fclose(f);
-    if (got != count || extra) fail_msg("%s: expected exactly %zu floats", path, count);
-    return x;
-}
+static float *load_fixture(const char *name, size_t count) { return sl_test_fixture("nn", name, count); }
 
 /* ---- the starting values: the formula of tools/make_nn_fixtures.py ---------------------------- */
 

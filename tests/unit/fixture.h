@@ -1,0 +1,26 @@
+/* Reading the committed reference fixtures (little-endian float32 files under tests/fixtures,
+ * or under $SIGLOOP_FIXTURES) in the cmocka tests. Include after <cmocka.h>. */
+#ifndef SIGLOOP_TEST_FIXTURE_H
+#define SIGLOOP_TEST_FIXTURE_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* subdir/name, which must hold exactly count floats; fails the test otherwise. Caller frees. */
+static inline float *sl_test_fixture(const char *subdir, const char *name, size_t count)
+{
+    const char *dir = getenv("SIGLOOP_FIXTURES");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s/%s", dir ? dir : "tests/fixtures", subdir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("cannot open fixture %s", path);
+    float *x = malloc(count * sizeof *x);
+    assert_non_null(x);
+    size_t got = fread(x, sizeof *x, count, f);
+    int extra = fgetc(f) != EOF;
+    fclose(f);
+    if (got != count || extra) fail_msg("%s: expected exactly %zu floats", path, count);
+    return x;
+}
+
+#endif
