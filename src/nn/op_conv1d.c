@@ -154,24 +154,32 @@ static size_t phase_first(const part_view *v, size_t r, size_t *col)
     return u0;
 }
 
-/* The phase matrices of examples [e0, e0 + b), l columns: zeros but for the examples' values. */
+/* The phase matrices of examples [e0, e0 + b), l columns: the examples' values, zeros between
+ * them (written once: only the gaps are cleared). */
 static void make_phases(const sl_op_args *a, const part_view *v, size_t e0, size_t b, size_t l)
 {
     size_t st = v->st;
-    memset(v->ph, 0, st * v->c_in * l * sizeof *v->ph);
     for (size_t r = 0; r < st; r++) {
         size_t col, u0 = phase_first(v, r, &col);
-        if (u0 >= v->t_in) continue;
+        if (u0 >= v->t_in) {
+            memset(v->ph + r * v->c_in * l, 0, v->c_in * l * sizeof *v->ph);
+            continue;
+        }
         size_t cnt = (v->t_in - u0 + st - 1) / st;
-        for (size_t e = 0; e < b; e++)
-            for (size_t i = 0; i < v->c_in; i++) {
-                sl_real *restrict row = v->ph + (r * v->c_in + i) * l + e * v->per + col;
+        for (size_t i = 0; i < v->c_in; i++) {
+            sl_real *restrict row = v->ph + (r * v->c_in + i) * l;
+            size_t done = 0; /* columns [0, done) are written */
+            for (size_t e = 0; e < b; e++) {
+                size_t at = e * v->per + col;
+                memset(row + done, 0, (at - done) * sizeof *row);
                 const sl_real *restrict x = a->x[0] + ((e0 + e) * v->c_in + i) * v->t_in + u0;
-                if (st == 1)
-                    for (size_t q = 0; q < cnt; q++) row[q] = x[q];
+                if (st == 1) memcpy(row + at, x, cnt * sizeof *row);
                 else
-                    for (size_t q = 0; q < cnt; q++) row[q] = x[q * st];
+                    for (size_t q = 0; q < cnt; q++) row[at + q] = x[q * st];
+                done = at + cnt;
             }
+            memset(row + done, 0, (l - done) * sizeof *row);
+        }
     }
 }
 
