@@ -36,7 +36,11 @@ struct sl_featurizer {
     float *dct;       /* (n_mels, n_mfcc) */
     float *lift;      /* (n_mfcc) */
     sl_fft *fft;      /* FFT_BATCH frames per call */
+    float *zero_col;  /* the result of a frame of zeros (max(n_base, n_mels) values): frames that
+                         lie in silence or zero padding are filled with it, not transformed */
 };
+
+static sl_status make_zero_column(sl_featurizer *fz);
 
 void sl_features_params_default(sl_features_params *p)
 {
@@ -127,6 +131,7 @@ void sl_featurizer_free(sl_featurizer *fz)
     free(fz->dct);
     free(fz->lift);
     sl_fft_free(fz->fft);
+    free(fz->zero_col);
     free(fz);
 }
 
@@ -204,6 +209,7 @@ sl_status sl_featurizer_new(sl_featurizer **out, const sl_features_params *p)
                                   : 1.0f;
         }
     }
+    if (s == SL_OK && p->type != SL_FEATURES_RAW) s = make_zero_column(fz);
     if (s != SL_OK) {
         sl_featurizer_free(fz);
         return s;
@@ -402,6 +408,40 @@ static void finish_batch(const sl_featurizer *fz, float *restrict work, float *r
     }
 }
 
+/* MFCC in dB with top_db keeps its log-mel until the whole matrix is known (sl_featurize). */
+static int mfcc_after_floor(const sl_features_params *p)
+{
+    return p->type == SL_FEATURES_MFCC && p->log == SL_LOG_DB && p->top_db > 0;
+}
+
+/* fz->zero_col: a batch of frames of zeros through the same code as any other frame. The FFT of
+ * zeros is zeros, and every later step treats each frame alone, so this is bit for bit what a
+ * silent frame gives wherever it sits. */
+static sl_status make_zero_column(sl_featurizer *fz)
+{
+    size_t rows = fz->n_base > fz->p.n_mels ? fz->n_base : fz->p.n_mels;
+    float *raw = calloc(work_floats(fz) + ALIGN_FLOATS, sizeof *raw);
+    fz->zero_col = malloc(rows * sizeof *fz->zero_col);
+    if (!raw || !fz->zero_col) {
+        free(raw);
+        return sl_fail(SL_ENOMEM, "out of memory");
+    }
+    float *work = align_up(raw);
+    sl_fft_forward_batch(fz->fft, work, work + FFT_BATCH * round_up(fz->p.n_fft));
+    float *res = batch_result(fz, work);
+    finish_batch(fz, work, res, mfcc_after_floor(&fz->p));
+    for (size_t b = 0; b < rows; b++) fz->zero_col[b] = res[b * FFT_BATCH];
+    free(raw);
+    return SL_OK;
+}
+
+static int all_zero(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (x[i] != 0.0f) return 0;
+    return 1;
+}
+
 static size_t reflect(long j, size_t n)
 {
     /* torch's reflect padding (no edge repeat), folded as often as needed for short signals */
@@ -458,13 +498,15 @@ sl_status sl_featurize(const sl_featurizer *fz, const float *x, size_t n, float 
     }
     /* MFCC in dB with top_db (torchaudio's MFCC default): the floor is a property of the whole
      * log-mel matrix, so the log-mel goes to `mats` first, is floored, and then gets its DCT. */
-    int mfcc_after_floor = p->type == SL_FEATURES_MFCC && p->log == SL_LOG_DB && p->top_db > 0;
-    size_t n_rows = mfcc_after_floor ? p->n_mels : fz->n_base;
-    float *mats = mfcc_after_floor ? seg + p->win_length : out;
-    for (size_t t0 = 0; t0 < frames; t0 += FFT_BATCH) {
-        size_t batch = frames - t0 < FFT_BATCH ? frames - t0 : FFT_BATCH;
-        for (size_t j = 0; j < batch; j++) {
-            size_t t = t0 + j;
+    int after_floor = mfcc_after_floor(p);
+    size_t n_rows = after_floor ? p->n_mels : fz->n_base;
+    float *mats = after_floor ? seg + p->win_length : out;
+    /* Frames are gathered FFT_BATCH at a time; a frame whose samples are all zero (silence, the
+     * padding of short clips) takes the zero column instead of a transform. */
+    size_t t = 0;
+    while (t < frames) {
+        size_t batch = 0, col[FFT_BATCH];
+        for (; t < frames && batch < FFT_BATCH; t++) {
             const float *s;
             if (p->center) {
                 long start = (long)(t * p->hop_length) - (long)(p->n_fft / 2) + (long)((p->n_fft - p->win_length) / 2);
@@ -479,25 +521,31 @@ sl_status sl_featurize(const sl_featurizer *fz, const float *x, size_t n, float 
             } else {
                 s = sig + t * p->hop_length;
             }
-            window_frame(fz, s, work, j);
+            if (all_zero(s, p->win_length)) {
+                for (size_t b = 0; b < n_rows; b++) mats[b * frames + t] = fz->zero_col[b];
+                continue;
+            }
+            window_frame(fz, s, work, batch);
+            col[batch++] = t;
         }
-        /* unused slots of a last, partial batch hold old frames: transformed and ignored */
+        if (!batch) break;
+        /* unused slots of a partial batch hold old frames: transformed and ignored */
         sl_fft_forward_batch(fz->fft, work, work + FFT_BATCH * round_up(p->n_fft));
         float *res = batch_result(fz, work);
-        finish_batch(fz, work, res, mfcc_after_floor);
+        finish_batch(fz, work, res, after_floor);
         for (size_t b = 0; b < n_rows; b++)
-            for (size_t j = 0; j < batch; j++) mats[b * frames + t0 + j] = res[b * FFT_BATCH + j];
+            for (size_t j = 0; j < batch; j++) mats[b * frames + col[j]] = res[b * FFT_BATCH + j];
     }
-    if (mfcc_after_floor) {
+    if (after_floor) {
         size_t cells = p->n_mels * frames;
         float mx = -INFINITY;
         for (size_t i = 0; i < cells; i++) mx = fmaxf(mx, mats[i]);
         for (size_t i = 0; i < cells; i++) mats[i] = fmaxf(mats[i], mx - (float)p->top_db);
         for (size_t k = 0; k < p->n_mfcc; k++)
-            for (size_t t = 0; t < frames; t++) {
+            for (size_t f = 0; f < frames; f++) {
                 float acc = 0;
-                for (size_t m = 0; m < p->n_mels; m++) acc += mats[m * frames + t] * fz->dct[m * p->n_mfcc + k];
-                out[k * frames + t] = acc * fz->lift[k];
+                for (size_t m = 0; m < p->n_mels; m++) acc += mats[m * frames + f] * fz->dct[m * p->n_mfcc + k];
+                out[k * frames + f] = acc * fz->lift[k];
             }
     }
     size_t base = fz->n_base * frames;
