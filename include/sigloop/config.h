@@ -151,6 +151,44 @@ typedef struct {
                                  0 = never (needs a validation split) */
 } sl_train_config;
 
+/* augment: a list of transforms, applied in order to each training example, each with probability
+ * p; every draw comes from a generator seeded by (train.seed, epoch, example, transform index).
+ * A transform is one mapping of its name to its settings, e.g. "- gain: { db: [-6, 6] }"; the
+ * fields each one reads are listed in src/io/config.c (aug_*_fields) and docs/GUIDE.md. */
+enum {
+    SL_AUG_GAIN, SL_AUG_SHIFT, SL_AUG_SPEED, SL_AUG_PITCH, SL_AUG_NOISE, SL_AUG_REVERB, SL_AUG_FILTER, SL_AUG_CLIP,
+    SL_AUG_POLARITY, SL_AUG_ROTATE, SL_AUG_SENSOR_GAIN, SL_AUG_JITTER, SL_AUG_SERIES_WARP, /* waveform */
+    SL_AUG_SPECAUGMENT, SL_AUG_TIME_WARP, /* features */
+    SL_AUG_MIXUP,                         /* batch */
+    SL_AUG_N_TYPES
+};
+const char *sl_aug_type_name(int type); /* "gain", ...; "?" for an unknown value */
+typedef struct {
+    int type;                 /* SL_AUG_* */
+    double p;                 /* probability of applying it, [0, 1] */
+    double range[2];          /* the value drawn uniformly from [lo, hi]: gain/clip db, speed factor,
+                                 pitch semitones, noise snr_db, reverb rt60 (s), filter cutoff (Hz),
+                                 rotate max_deg ([0, max]), sensor_gain db */
+    int has_range;
+    double range2[2];         /* sensor_gain offset; filter: the band-pass width in octaves */
+    int has_range2;
+    double range3[2];         /* sensor_gain drift */
+    int has_range3;
+    double max;               /* shift: seconds; time_warp: frames; jitter: sigma; series_warp:
+                                 strength; mixup: alpha */
+    int mode;                 /* shift: zero | wrap; noise: white | pink | brown;
+                                 filter: lowpass | highpass | bandpass */
+    char folder[SL_PATH_MAX]; /* noise, reverb: a folder of audio files (noise clips, impulse
+                                 responses) instead of generated ones */
+    size_t count[2];          /* specaugment: time_masks, freq_masks; series_warp: knots; filter: order */
+    size_t width[2];          /* specaugment: time_width, freq_width (largest mask widths) */
+    sl_floatlist axes;        /* rotate: channel indices, three per triplet, e.g. [0, 1, 2, 3, 4, 5] */
+} sl_aug_config;
+typedef struct {
+    sl_aug_config *items;
+    size_t n;
+} sl_augment_config;
+
 typedef struct {
     char path[SL_PATH_MAX];   /* the config file as given (sl_config_parse: its name argument);
                                  messages about the config start with it */
@@ -160,6 +198,7 @@ typedef struct {
     sl_features_config features;
     sl_model_config model;
     sl_train_config train;
+    sl_augment_config augment; /* empty: no augmentation (the cached features are used) */
 } sl_config;
 
 /* Sets every field to its default (lists empty or at their default items; name "config"). Call

@@ -44,6 +44,17 @@ typedef struct {
     size_t reused;      /* rows copied from the previous cache */
 } sl_features_stats;
 
+/* Example i of ds as the cache reads it: decoded (audio mixed or picked) or parsed (CSV), resampled
+ * to data.sample_rate, zero-padded or cut to n_samples per channel into x (channels, n_samples);
+ * *n_real: the samples of signal before the padding. Errors name the file. */
+sl_status sl_features_read_signal(const sl_config *cfg, const sl_dataset *ds, size_t i, size_t channels,
+                                  size_t n_samples, float *x, size_t *n_real);
+/* The features of such a signal, as the cache holds them: each channel conditioned (DC removal,
+ * scale, filter; x is changed in place) and through fz, into out (channels x bands, frames).
+ * scratch: sl_featurizer_scratch_size(fz, n_samples) bytes. */
+sl_status sl_features_of_signal(const sl_config *cfg, const sl_featurizer *fz, float *x, size_t channels,
+                                size_t n_samples, size_t n_real, float *out, void *scratch);
+
 /* Builds (or brings up to date) the cache at path for every entry of ds. Needs data.duration > 0
  * (one shape for all examples). A file that cannot be read fails the build with its message. */
 sl_status sl_features_build(const sl_config *cfg, const sl_dataset *ds, const char *path,

@@ -175,6 +175,10 @@ const double *sl_net_profile_seconds(const sl_net *net);
  * mean). Writes the loss and, if dlogits is not NULL, its gradient (n, k). */
 sl_status sl_softmax_ce(const sl_real *logits, const int *labels, size_t n, size_t k, double smoothing,
                         const double *class_weights, double *loss, sl_real *dlogits);
+/* The same for mixup (Zhang et al. 2018): example i's target is lam[i] of labels_a[i]'s one-hot and
+ * 1 - lam[i] of labels_b[i]'s (then smoothed); no class weights. lam[i] = 1 is sl_softmax_ce. */
+sl_status sl_softmax_ce_mixed(const sl_real *logits, const int *labels_a, const int *labels_b, const float *lam,
+                              size_t n, size_t k, double smoothing, double *loss, sl_real *dlogits);
 
 #ifdef __cplusplus
 }

@@ -38,6 +38,11 @@ uint32_t sl_rng_below(sl_rng *r, uint32_t n);
 /* Standard normal (Box-Muller on two uniforms). */
 double sl_rng_normal(sl_rng *r);
 
+/* Gamma(shape, 1) (Marsaglia and Tsang's method; shape < 1 boosted), 0 for shape <= 0; and
+ * Beta(a, b) as X / (X + Y) of two gamma draws (mixup's mixing weight: Beta(alpha, alpha)). */
+double sl_rng_gamma(sl_rng *r, double shape);
+double sl_rng_beta(sl_rng *r, double a, double b);
+
 /* SipHash-2-4 (Aumasson and Bernstein, 2012) of a byte string under the 128-bit key (k0, k1), with
  * k0 and k1 read little-endian as in the reference code. */
 uint64_t sl_siphash24(uint64_t k0, uint64_t k1, const void *data, size_t len);

@@ -104,6 +104,30 @@ double sl_rng_normal(sl_rng *r)
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586476925 * u2);
 }
 
+double sl_rng_gamma(sl_rng *r, double shape)
+{
+    if (!(shape > 0)) return 0;
+    if (shape < 1) { /* Gamma(a) = Gamma(a + 1) U^(1/a) (Marsaglia and Tsang, section 6) */
+        double u = 1.0 - sl_rng_uniform_double(r);
+        return sl_rng_gamma(r, shape + 1) * pow(u, 1.0 / shape);
+    }
+    /* Marsaglia and Tsang, "A simple method for generating gamma variables", 2000 */
+    double d = shape - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+    for (;;) {
+        double x = sl_rng_normal(r), v = 1 + c * x;
+        if (v <= 0) continue;
+        v = v * v * v;
+        double u = 1.0 - sl_rng_uniform_double(r);
+        if (log(u) < 0.5 * x * x + d - d * v + d * log(v)) return d * v;
+    }
+}
+
+double sl_rng_beta(sl_rng *r, double a, double b)
+{
+    double x = sl_rng_gamma(r, a), y = sl_rng_gamma(r, b);
+    return x + y > 0 ? x / (x + y) : 0.5;
+}
+
 /* ---- SipHash-2-4 ---------------------------------------------------------------------------- */
 
 /* Written from the paper (Aumasson and Bernstein, "SipHash: a fast short-input PRF", 2012): the

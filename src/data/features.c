@@ -259,26 +259,24 @@ static sl_status condition(const sl_config *cfg, float *x, size_t n, size_t n_re
     return SL_OK;
 }
 
-static sl_status compute_row(void *vctx, size_t k, int worker)
+sl_status sl_features_read_signal(const sl_config *cfg, const sl_dataset *ds, size_t i, size_t channels,
+                                  size_t n_samples, float *x, size_t *n_real_out)
 {
-    build_ctx *c = vctx;
-    size_t i = c->todo[k];
-    const sl_entry *e = sl_dataset_entry(c->ds, i);
+    const sl_entry *e = sl_dataset_entry(ds, i);
     char path[SL_PATH_MAX * 2 + 2];
     if (e->path[0] == '/') snprintf(path, sizeof path, "%s", e->path);
-    else snprintf(path, sizeof path, "%s/%s", c->cfg->data.root, e->path);
+    else snprintf(path, sizeof path, "%s/%s", cfg->data.root, e->path);
     const char *dot = strrchr(e->path, '.');
-    float *x = c->signal[worker]; /* (channels, n_samples) */
     size_t n_real = 0;
     sl_status s = SL_OK;
     if (dot && strcasecmp(dot, ".csv") == 0) {
-        sl_series_opts so = {.time_column = "", .sample_rate = c->cfg->data.sample_rate, .max_frames = 0};
+        sl_series_opts so = {.time_column = "", .sample_rate = cfg->data.sample_rate, .max_frames = 0};
         sl_series ser;
         SL_TRY(sl_series_read_csv(path, &so, &ser));
-        if (ser.n_channels != c->channels) {
+        if (ser.n_channels != channels) {
             sl_series_free(&ser);
             return sl_fail(SL_EFORMAT, "%s: %zu channels, but the data set's first series has %zu", path,
-                           ser.n_channels, c->channels);
+                           ser.n_channels, channels);
         }
         float *col = malloc(ser.n_frames * sizeof *col);
         if (!col) s = sl_fail(SL_ENOMEM, "out of memory");
@@ -286,11 +284,11 @@ static sl_status compute_row(void *vctx, size_t k, int worker)
             for (size_t t = 0; t < ser.n_frames; t++) col[t] = ser.x[t * ser.n_channels + ch];
             float *y = col;
             size_t ny = ser.n_frames;
-            int resampled = fabs(ser.sample_rate - c->cfg->data.sample_rate) > 1e-9 * c->cfg->data.sample_rate;
-            if (resampled) s = sl_resample(col, ser.n_frames, ser.sample_rate, c->cfg->data.sample_rate, &y, &ny);
+            int resampled = fabs(ser.sample_rate - cfg->data.sample_rate) > 1e-9 * cfg->data.sample_rate;
+            if (resampled) s = sl_resample(col, ser.n_frames, ser.sample_rate, cfg->data.sample_rate, &y, &ny);
             if (s != SL_OK) break;
-            fit(y, ny, x + ch * c->n_samples, c->n_samples);
-            n_real = ny < c->n_samples ? ny : c->n_samples;
+            fit(y, ny, x + ch * n_samples, n_samples);
+            n_real = ny < n_samples ? ny : n_samples;
             if (resampled) free(y);
         }
         free(col);
@@ -300,20 +298,41 @@ static sl_status compute_row(void *vctx, size_t k, int worker)
             return s;
         }
     } else {
-        sl_audio_opts o = {.target_rate = c->cfg->data.sample_rate, .channel = c->cfg->data.channel, .max_frames = 0};
+        if (channels != 1) return sl_fail(SL_EARG, "%s: audio is read as one channel (asked for %zu)", path, channels);
+        sl_audio_opts o = {.target_rate = cfg->data.sample_rate, .channel = cfg->data.channel, .max_frames = 0};
         sl_signal sig;
         SL_TRY(sl_audio_read(path, &o, &sig));
-        fit(sig.x, sig.n, x, c->n_samples);
-        n_real = sig.n < c->n_samples ? sig.n : c->n_samples;
+        fit(sig.x, sig.n, x, n_samples);
+        n_real = sig.n < n_samples ? sig.n : n_samples;
         sl_signal_free(&sig);
     }
-    float *row = c->data + i * c->row_floats;
-    for (size_t ch = 0; s == SL_OK && ch < c->channels; ch++) {
-        float *xc = x + ch * c->n_samples;
-        s = condition(c->cfg, xc, c->n_samples, n_real, ch);
-        if (s == SL_OK) s = sl_featurize(c->fz, xc, c->n_samples, row + ch * c->channel_floats, c->scratch[worker]);
+    *n_real_out = n_real;
+    return SL_OK;
+}
+
+sl_status sl_features_of_signal(const sl_config *cfg, const sl_featurizer *fz, float *x, size_t channels,
+                                size_t n_samples, size_t n_real, float *out, void *scratch)
+{
+    size_t per = sl_featurizer_bands(fz) * sl_featurizer_frames(fz, n_samples);
+    for (size_t ch = 0; ch < channels; ch++) {
+        float *xc = x + ch * n_samples;
+        SL_TRY(condition(cfg, xc, n_samples, n_real, ch));
+        SL_TRY(sl_featurize(fz, xc, n_samples, out + ch * per, scratch));
     }
-    if (s != SL_OK) sl_error_prefix("%s", path);
+    return SL_OK;
+}
+
+static sl_status compute_row(void *vctx, size_t k, int worker)
+{
+    build_ctx *c = vctx;
+    size_t i = c->todo[k], n_real = 0;
+    float *x = c->signal[worker]; /* (channels, n_samples) */
+    sl_status s = sl_features_read_signal(c->cfg, c->ds, i, c->channels, c->n_samples, x, &n_real);
+    if (s == SL_OK) {
+        s = sl_features_of_signal(c->cfg, c->fz, x, c->channels, c->n_samples, n_real, c->data + i * c->row_floats,
+                                  c->scratch[worker]);
+        if (s != SL_OK) sl_error_prefix("%s", sl_dataset_entry(c->ds, i)->path);
+    }
     sl_progress_add(c->progress, 1);
     return s;
 }

@@ -46,7 +46,8 @@ typedef enum {
     F_STRLIST,  /* sl_strlist */
     F_FLOATLIST,/* sl_floatlist, each value in [lo, hi] */
     F_RANGE,    /* double[2], lo <= hi; sets an int flag at aux_off */
-    F_SECTION   /* nested mapping */
+    F_SECTION,  /* nested mapping */
+    F_AUGLIST   /* sl_augment_config: a sequence of one-key mappings, "- name: {settings}" */
 } ftype;
 
 struct section;
@@ -200,6 +201,93 @@ static const field train_fields[] = {
 };
 static const section train_section = SECTION(train_fields);
 
+/* augment: one table per transform over the shared sl_aug_config; the key of each range field
+ * names what it draws. */
+#define AUG(m) offsetof(sl_aug_config, m)
+#define AUG_P(d) FLD("p", F_FLOAT, AUG(p), d, .lo = 0, .hi = 1)
+#define AUG_RANGE(k, d) FLD(k, F_RANGE, AUG(range), d, .aux_off = AUG(has_range))
+static const char *const shift_mode_names[] = {"zero", "wrap", NULL};
+static const char *const noise_color_names[] = {"white", "pink", "brown", NULL};
+static const char *const aug_filter_names[] = {"lowpass", "highpass", "bandpass", NULL};
+static const field aug_gain_fields[] = {AUG_P("1"), AUG_RANGE("db", "[-6, 6]")};
+static const field aug_shift_fields[] = {
+    AUG_P("1"),
+    FLD("max", F_DURATION, AUG(max), "0.1s"),
+    FLD("mode", F_ENUM, AUG(mode), "zero", .names = shift_mode_names),
+};
+static const field aug_speed_fields[] = {AUG_P("1"), AUG_RANGE("factor", "[0.9, 1.1]")};
+static const field aug_pitch_fields[] = {AUG_P("1"), AUG_RANGE("semitones", "[-2, 2]")};
+static const field aug_noise_fields[] = {
+    AUG_P("0.5"),
+    AUG_RANGE("snr_db", "[10, 30]"),
+    FLD("color", F_ENUM, AUG(mode), "white", .names = noise_color_names),
+    FLD("folder", F_PATH, AUG(folder), NULL),
+};
+static const field aug_reverb_fields[] = {
+    AUG_P("0.5"),
+    AUG_RANGE("rt60", "[0.2, 0.8]"),
+    FLD("folder", F_PATH, AUG(folder), NULL),
+};
+static const field aug_filter_fields[] = {
+    AUG_P("0.5"),
+    FLD("type", F_ENUM, AUG(mode), "bandpass", .names = aug_filter_names),
+    AUG_RANGE("cutoff", "[200, 3000]"),
+    FLD("octaves", F_RANGE, AUG(range2), "[2, 5]", .aux_off = AUG(has_range2)),
+    FLD("order", F_COUNT, AUG(count[0]), "2", .lo = 1, .hi = 8),
+};
+static const field aug_clip_fields[] = {AUG_P("0.5"), AUG_RANGE("db", "[-12, -3]")};
+static const field aug_polarity_fields[] = {AUG_P("0.5")};
+static const field aug_rotate_fields[] = {
+    AUG_P("1"),
+    FLD("axes", F_FLOATLIST, AUG(axes), "[0, 1, 2]", .lo = 0, .hi = 1023),
+    FLD("max_deg", F_FLOAT, AUG(max), "180", .lo = 0, .hi = 180),
+};
+static const field aug_sensor_gain_fields[] = {
+    AUG_P("1"),
+    AUG_RANGE("db", "[-1, 1]"),
+    FLD("offset", F_RANGE, AUG(range2), "[0, 0]", .aux_off = AUG(has_range2)),
+    FLD("drift", F_RANGE, AUG(range3), "[0, 0]", .aux_off = AUG(has_range3)),
+};
+static const field aug_jitter_fields[] = {AUG_P("1"), FLD("sigma", F_FLOAT, AUG(max), "0.01", .lo = 0, .hi = 1e9)};
+static const field aug_series_warp_fields[] = {
+    AUG_P("1"),
+    FLD("knots", F_COUNT, AUG(count[0]), "4", .lo = 1, .hi = 1000),
+    FLD("strength", F_FLOAT, AUG(max), "0.2", .lo = 0, .hi = 1, .hi_open = 1),
+};
+static const field aug_specaugment_fields[] = {
+    AUG_P("1"),
+    FLD("time_masks", F_COUNT, AUG(count[0]), "2", .lo = 0, .hi = 1000),
+    FLD("time_width", F_COUNT, AUG(width[0]), "10", .lo = 0, .hi = 100000),
+    FLD("freq_masks", F_COUNT, AUG(count[1]), "2", .lo = 0, .hi = 1000),
+    FLD("freq_width", F_COUNT, AUG(width[1]), "5", .lo = 0, .hi = 100000),
+};
+static const field aug_time_warp_fields[] = {AUG_P("1"), FLD("max", F_FLOAT, AUG(max), "5", .lo = 0, .hi = 100000)};
+static const field aug_mixup_fields[] = {AUG_P("1"), FLD("alpha", F_FLOAT, AUG(max), "0.2", .lo = 0, .hi = 100, .lo_open = 1)};
+/* Indexed by SL_AUG_*. */
+static const struct {
+    const char *name;
+    section sec;
+} aug_types[SL_AUG_N_TYPES] = {
+    {"gain", SECTION(aug_gain_fields)},
+    {"shift", SECTION(aug_shift_fields)},
+    {"speed", SECTION(aug_speed_fields)},
+    {"pitch", SECTION(aug_pitch_fields)},
+    {"noise", SECTION(aug_noise_fields)},
+    {"reverb", SECTION(aug_reverb_fields)},
+    {"filter", SECTION(aug_filter_fields)},
+    {"clip", SECTION(aug_clip_fields)},
+    {"polarity", SECTION(aug_polarity_fields)},
+    {"rotate", SECTION(aug_rotate_fields)},
+    {"sensor_gain", SECTION(aug_sensor_gain_fields)},
+    {"jitter", SECTION(aug_jitter_fields)},
+    {"series_warp", SECTION(aug_series_warp_fields)},
+    {"specaugment", SECTION(aug_specaugment_fields)},
+    {"time_warp", SECTION(aug_time_warp_fields)},
+    {"mixup", SECTION(aug_mixup_fields)},
+};
+
+const char *sl_aug_type_name(int type) { return type >= 0 && type < SL_AUG_N_TYPES ? aug_types[type].name : "?"; }
+
 #define TOP(m) offsetof(sl_config, m)
 static const field top_fields[] = {
     FLD("name", F_STRING, TOP(name), "config"), /* sl_config_load: the file's stem */
@@ -207,6 +295,7 @@ static const field top_fields[] = {
     FLD("features", F_SECTION, TOP(features), NULL, .sub = &features_section),
     FLD("model", F_SECTION, TOP(model), NULL, .sub = &model_section),
     FLD("train", F_SECTION, TOP(train), NULL, .sub = &train_section),
+    FLD("augment", F_AUGLIST, TOP(augment), NULL),
 };
 static const section top_section = SECTION(top_fields);
 
@@ -232,6 +321,13 @@ static void free_section(const section *sec, void *base)
             ((sl_floatlist *)p)->n = 0;
         }
         else if (f->type == F_SECTION) free_section(f->sub, p);
+        else if (f->type == F_AUGLIST) {
+            sl_augment_config *l = (sl_augment_config *)p;
+            for (size_t j = 0; j < l->n; j++) free_section(&aug_types[l->items[j].type].sec, &l->items[j]);
+            free(l->items);
+            l->items = NULL;
+            l->n = 0;
+        }
     }
 }
 
@@ -434,8 +530,8 @@ static sl_status field_error(const load_ctx *c, const yn_node *n, const char *pa
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     yn_printable(shown, sizeof shown, msg); /* values quoted in it may hold line breaks */
-    if (c->where) return sl_fail(SL_ECONFIG, "%s: %s", c->where, shown);
     yn_printable(shown_path, sizeof shown_path, path);
+    if (c->where) return sl_fail(SL_ECONFIG, "%s: %s", shown_path, shown); /* "--set key.path[...]" */
     return sl_fail(SL_ECONFIG, "%s:%d:%d: %s: %s", c->name, n->line, n->col, shown_path, shown);
 }
 
@@ -547,6 +643,62 @@ static const char *fmt_num(char *buf, size_t size, double v)
 }
 
 static sl_status apply_section(load_ctx *c, const section *sec, void *base, const yn_node *map, const char *path);
+static void apply_defaults(const section *sec, void *base);
+
+/* augment: "- name: {settings}" items, each a transform's defaults overridden by its settings. */
+static sl_status apply_auglist(load_ctx *c, sl_augment_config *l, const yn_node *v, const char *path)
+{
+    size_t n = 0;
+    if (!is_null(v)) {
+        if (v->kind != YN_SEQ) return field_error(c, v, path, "expected a list of transforms, e.g. [gain: {db: [-6, 6]}]");
+        n = v->n_items;
+    }
+    sl_aug_config *items = calloc(n ? n : 1, sizeof *items);
+    if (!items) return sl_fail(SL_ENOMEM, "out of memory");
+    sl_status s = SL_OK;
+    size_t done = 0;
+    for (size_t i = 0; i < n && s == SL_OK; i++) {
+        const yn_node *it = v->items[i];
+        char sub[600];
+        snprintf(sub, sizeof sub, "%s[%zu]", path, i);
+        const yn_node *key = NULL, *val = NULL;
+        if (it->kind == YN_SCALAR) key = it; /* "- polarity": its defaults */
+        else if (it->kind == YN_MAP && it->n_items == 2) key = it->items[0], val = it->items[1];
+        if (!key) {
+            s = field_error(c, it, sub, "expected one transform, e.g. 'gain: {db: [-6, 6]}'");
+            break;
+        }
+        int t = -1;
+        for (int k = 0; k < SL_AUG_N_TYPES && t < 0; k++)
+            if (strcmp(key->value, aug_types[k].name) == 0) t = k;
+        if (t < 0) {
+            char opts[400];
+            size_t m = 0;
+            for (int k = 0; k < SL_AUG_N_TYPES; k++)
+                m += (size_t)snprintf(opts + m, m < sizeof opts ? sizeof opts - m : 0, "%s%s", k ? ", " : "", aug_types[k].name);
+            s = field_error(c, key, sub, "unknown transform '%s' (one of: %s)", key->value, opts);
+            break;
+        }
+        items[i].type = t;
+        apply_defaults(&aug_types[t].sec, &items[i]);
+        done = i + 1;
+        snprintf(sub, sizeof sub, "%s[%zu].%s", path, i, aug_types[t].name);
+        if (val && !is_null(val)) {
+            if (val->kind != YN_MAP) s = field_error(c, val, sub, "expected a mapping of settings");
+            else s = apply_section(c, &aug_types[t].sec, &items[i], val, sub);
+        }
+    }
+    if (s != SL_OK) {
+        for (size_t i = 0; i < done; i++) free_section(&aug_types[items[i].type].sec, &items[i]);
+        free(items);
+        return s;
+    }
+    for (size_t i = 0; i < l->n; i++) free_section(&aug_types[l->items[i].type].sec, &l->items[i]);
+    free(l->items);
+    l->items = items;
+    l->n = n;
+    return SL_OK;
+}
 
 /* The items of a list field: a sequence's items, or a single scalar as a list of one. */
 static sl_status list_items(const load_ctx *c, const yn_node *const *v, const char *path, const char *what,
@@ -568,6 +720,8 @@ static sl_status apply_field(load_ctx *c, const field *f, void *base, const yn_n
     char *p = (char *)base + f->off;
     char text[SL_PATH_MAX];
     switch (f->type) {
+    case F_AUGLIST:
+        return apply_auglist(c, (sl_augment_config *)p, v, path);
     case F_SECTION:
         if (is_null(v)) return SL_OK; /* "split:" alone keeps the defaults */
         if (v->kind != YN_MAP) return field_error(c, v, path, "expected a mapping of keys");
@@ -806,7 +960,8 @@ static sl_status apply_override(load_ctx *c, sl_config *cfg, const char *ov)
     yn_node *v = NULL;
     const char *val = eq + 1;
     sl_status s = SL_OK;
-    if (f->type == F_STRLIST || f->type == F_FLOATLIST || f->type == F_RANGE || f->type == F_SECTION) {
+    if (f->type == F_STRLIST || f->type == F_FLOATLIST || f->type == F_RANGE || f->type == F_SECTION ||
+        f->type == F_AUGLIST) {
         s = yn_parse(val, strlen(val), where, &v); /* "[a, b]" */
         if (s == SL_ECONFIG && strncmp(sl_last_error(), where, strlen(where)) == 0) {
             /* "--set k:2:1: YAML syntax: ..." -> "--set k: YAML syntax: ...": the value is one line */
@@ -896,6 +1051,36 @@ static sl_status check_config(const load_ctx *c, sl_config *cfg)
     }
     if (fc->type == 1 && fc->n_mfcc > fc->n_mels)
         return sl_fail(SL_ECONFIG, "%s: features.n_mfcc: %zu is more than n_mels (%zu)", n, fc->n_mfcc, fc->n_mels);
+    for (size_t i = 0; i < cfg->augment.n; i++) {
+        const sl_aug_config *a = &cfg->augment.items[i];
+        const char *t = sl_aug_type_name(a->type);
+        double lo = a->range[0], hi = a->range[1];
+#define AUG_BAD(key, fmt, ...) sl_fail(SL_ECONFIG, "%s: augment[%zu].%s.%s: " fmt, n, i, t, key, __VA_ARGS__)
+        if (a->type == SL_AUG_SPEED && !(lo >= 0.5 && hi <= 2))
+            return AUG_BAD("factor", "[%g, %g] must lie within [0.5, 2]", lo, hi);
+        if (a->type == SL_AUG_PITCH && !(lo >= -12 && hi <= 12))
+            return AUG_BAD("semitones", "[%g, %g] must lie within [-12, 12]", lo, hi);
+        if ((a->type == SL_AUG_GAIN || a->type == SL_AUG_SENSOR_GAIN) && !(lo >= -60 && hi <= 60))
+            return AUG_BAD("db", "[%g, %g] must lie within [-60, 60]", lo, hi);
+        if (a->type == SL_AUG_CLIP && !(lo >= -60 && hi <= 0))
+            return AUG_BAD("db", "[%g, %g] must lie within [-60, 0] (a level below the peak)", lo, hi);
+        if (a->type == SL_AUG_NOISE && !(lo >= -30 && hi <= 100))
+            return AUG_BAD("snr_db", "[%g, %g] must lie within [-30, 100]", lo, hi);
+        if (a->type == SL_AUG_REVERB && !(lo > 0 && hi <= 10))
+            return AUG_BAD("rt60", "[%g, %g] must lie within (0, 10] seconds", lo, hi);
+        if (a->type == SL_AUG_FILTER && !(lo > 0 && hi < nyquist))
+            return AUG_BAD("cutoff", "[%g, %g] Hz must lie within (0, %g) Hz", lo, hi, nyquist);
+        if (a->type == SL_AUG_FILTER && !(a->range2[0] > 0 && a->range2[1] <= 10))
+            return AUG_BAD("octaves", "[%g, %g] must lie within (0, 10]", a->range2[0], a->range2[1]);
+        if (a->type == SL_AUG_ROTATE) {
+            if (!a->axes.n || a->axes.n % 3)
+                return AUG_BAD("axes", "give channel numbers three at a time, e.g. [0, 1, 2] (got %zu)", a->axes.n);
+            for (size_t j = 0; j < a->axes.n; j++)
+                if (a->axes.v[j] != floor(a->axes.v[j]))
+                    return AUG_BAD("axes", "item %zu (%g) is not a whole number", j + 1, a->axes.v[j]);
+        }
+#undef AUG_BAD
+    }
     if (sp->by == SL_SPLIT_FIELD) {
         if (!*sp->field) return sl_fail(SL_ECONFIG, "%s: data.split.field: required when splitting by field", n);
         if (sp->has_test_range == (*sp->test_pattern != '\0'))
@@ -987,6 +1172,16 @@ static void write_section(FILE *out, const section *sec, const void *base, int i
         const char *p = (const char *)base + f->off;
         fprintf(out, "%*s%s:", indent, "", f->key);
         switch (f->type) {
+        case F_AUGLIST: {
+            const sl_augment_config *l = (const sl_augment_config *)p;
+            if (!l->n) fputs(" []", out);
+            fputc('\n', out);
+            for (size_t j = 0; j < l->n; j++) {
+                fprintf(out, "%*s  - %s:\n", indent, "", aug_types[l->items[j].type].name);
+                write_section(out, &aug_types[l->items[j].type].sec, &l->items[j], indent + 6);
+            }
+            continue;
+        }
         case F_SECTION:
             fputc('\n', out);
             write_section(out, f->sub, p, indent + 2);

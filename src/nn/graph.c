@@ -590,3 +590,30 @@ sl_status sl_softmax_ce(const sl_real *logits, const int *labels, size_t n, size
     *loss = total / wsum;
     return SL_OK;
 }
+
+sl_status sl_softmax_ce_mixed(const sl_real *logits, const int *labels_a, const int *labels_b, const float *lam,
+                              size_t n, size_t k, double smoothing, double *loss, sl_real *dlogits)
+{
+    if (n == 0 || k < 2) return sl_fail(SL_EARG, "loss: need at least one example and two classes");
+    if (!(smoothing >= 0 && smoothing < 1)) return sl_fail(SL_EARG, "loss: label smoothing must be in [0, 1)");
+    for (size_t i = 0; i < n; i++)
+        if (labels_a[i] < 0 || (size_t)labels_a[i] >= k || labels_b[i] < 0 || (size_t)labels_b[i] >= k)
+            return sl_fail(SL_EARG, "loss: a label of example %zu is not in [0, %zu)", i, k);
+    double total = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sl_real *z = logits + i * k;
+        double mx = z[0], se = 0;
+        for (size_t c = 1; c < k; c++) mx = z[c] > mx ? z[c] : mx;
+        for (size_t c = 0; c < k; c++) se += exp((double)z[c] - mx);
+        double lse = mx + log(se), la = lam[i];
+        for (size_t c = 0; c < k; c++) {
+            /* target: (1 - s) (lam e_a + (1 - lam) e_b) + s / k, which sums to 1 */
+            double t = (1.0 - smoothing) * (la * (c == (size_t)labels_a[i]) + (1 - la) * (c == (size_t)labels_b[i])) +
+                       smoothing / (double)k;
+            total -= t * ((double)z[c] - lse);
+            if (dlogits) dlogits[i * k + c] = (sl_real)((exp((double)z[c] - lse) - t) / (double)n);
+        }
+    }
+    *loss = total / (double)n;
+    return SL_OK;
+}

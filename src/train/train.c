@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "sigloop/augment.h"
 #include "sigloop/fileio.h"
+#include "sigloop/pool.h"
 #include "sigloop/hash.h"
 #include "sigloop/model.h"
 #include "sigloop/progress.h"
@@ -46,6 +48,150 @@ static void fill_batch(const source *s, const size_t *idx, size_t n, sl_real *x)
             for (size_t t = 0; t < s->frames; t++) d[t] = ((sl_real)src[t] - m) * inv;
         }
     }
+}
+
+/* ---- augmentation: training batches made on the fly -----------------------------------------
+ * With waveform transforms, every training example's signal is read once into memory; each batch
+ * is then made on the pool, one example per task: the signal copied, augmented, through the front
+ * end, standardised, and its features augmented. Without them, the cached features are
+ * standardised and augmented. Each example's draws depend on (seed, epoch, manifest row) only. */
+typedef struct {
+    const sl_config *cfg;
+    sl_augmenter *aug;
+    sl_featurizer *fz;
+    size_t channels, n_samples;
+    float *signals;        /* (training rows, channels, n_samples) */
+    size_t *n_real;        /* per training row */
+    size_t *slot;          /* manifest row -> index into signals (training rows only) */
+    int nw;                /* workers */
+    float **sig, **feat;
+    sl_aug_worker **aw;
+    void **fz_scratch;
+} aug_source;
+
+typedef struct {
+    const source *s;
+    aug_source *a;
+    const size_t *idx;
+    sl_real *x;
+    uint64_t epoch;
+} aug_batch;
+
+static sl_status load_signal(void *ctx, size_t i, int worker)
+{
+    (void)worker;
+    aug_batch *b = ctx;
+    aug_source *a = b->a;
+    size_t row = b->idx[i];
+    return sl_features_read_signal(a->cfg, b->s->ds, row, a->channels, a->n_samples,
+                                   a->signals + a->slot[row] * a->channels * a->n_samples, &a->n_real[a->slot[row]]);
+}
+
+static sl_status make_example(void *ctx, size_t i, int worker)
+{
+    aug_batch *b = ctx;
+    const source *s = b->s;
+    aug_source *a = b->a;
+    size_t row = b->idx[i], per = s->bands * s->frames;
+    float *f = a->feat[worker];
+    const float *src = sl_feature_cache_row(s->fc, row);
+    if (sl_augmenter_has_signal(a->aug)) {
+        size_t cs = a->channels * a->n_samples, n_real = a->n_real[a->slot[row]];
+        memcpy(a->sig[worker], a->signals + a->slot[row] * cs, cs * sizeof(float));
+        SL_TRY(sl_augment_signal(a->aug, a->aw[worker], a->sig[worker], &n_real, b->epoch, row));
+        SL_TRY(sl_features_of_signal(a->cfg, a->fz, a->sig[worker], a->channels, a->n_samples, n_real, f,
+                                     a->fz_scratch[worker]));
+        src = f;
+    }
+    for (size_t k = 0; k < s->bands; k++) {
+        const float m = (float)s->mean[k], inv = (float)(1.0 / (s->std[k] > 1e-12 ? s->std[k] : 1.0));
+        for (size_t t = 0; t < s->frames; t++) f[k * s->frames + t] = (src[k * s->frames + t] - m) * inv;
+    }
+    sl_augment_features(a->aug, a->aw[worker], f, b->epoch, row);
+    sl_real *dst = b->x + i * per;
+    for (size_t j = 0; j < per; j++) dst[j] = (sl_real)f[j];
+    return SL_OK;
+}
+
+static sl_status run_tasks(sl_pool *pool, size_t n, sl_pool_fn fn, void *ctx)
+{
+    if (pool) return sl_pool_run(pool, n, fn, ctx);
+    for (size_t i = 0; i < n; i++) SL_TRY(fn(ctx, i, 0));
+    return SL_OK;
+}
+
+static void aug_source_free(aug_source *a)
+{
+    if (!a) return;
+    sl_augmenter_free(a->aug);
+    sl_featurizer_free(a->fz);
+    free(a->signals);
+    free(a->n_real);
+    free(a->slot);
+    for (int w = 0; w < a->nw; w++) {
+        if (a->sig) free(a->sig[w]);
+        if (a->feat) free(a->feat[w]);
+        if (a->aw) sl_aug_worker_free(a->aw[w]);
+        if (a->fz_scratch) free(a->fz_scratch[w]);
+    }
+    free(a->sig);
+    free(a->feat);
+    free(a->aw);
+    free(a->fz_scratch);
+    free(a);
+}
+
+/* The augmentation of cfg for the training rows train[0..n): the chain, the signals (when it has
+ * waveform transforms) read on the pool, per-worker buffers. */
+static sl_status aug_source_new(aug_source **out, const sl_config *cfg, const source *s, const size_t *train, size_t n,
+                                sl_pool *pool)
+{
+    *out = NULL;
+    aug_source *a = calloc(1, sizeof *a);
+    if (!a) return sl_fail(SL_ENOMEM, "out of memory");
+    a->cfg = cfg;
+    sl_features_params p;
+    sl_features_params_from_config(cfg, &p);
+    sl_status st = sl_featurizer_new(&a->fz, &p);
+    a->n_samples = (size_t)llround(cfg->data.duration * cfg->data.sample_rate);
+    if (st == SL_OK) {
+        a->channels = s->bands / sl_featurizer_bands(a->fz);
+        if (a->channels * sl_featurizer_bands(a->fz) != s->bands ||
+            sl_featurizer_frames(a->fz, a->n_samples) != s->frames)
+            st = sl_fail(SL_EARG, "train: the feature cache's shape does not match the config's front end");
+    }
+    if (st == SL_OK) st = sl_augmenter_new(&a->aug, cfg, a->channels, a->n_samples, s->bands, s->frames, cfg->train.seed);
+    a->nw = pool ? sl_pool_size(pool) : 1;
+    if (st == SL_OK) {
+        a->sig = calloc((size_t)a->nw, sizeof *a->sig);
+        a->feat = calloc((size_t)a->nw, sizeof *a->feat);
+        a->aw = calloc((size_t)a->nw, sizeof *a->aw);
+        a->fz_scratch = calloc((size_t)a->nw, sizeof *a->fz_scratch);
+        if (!a->sig || !a->feat || !a->aw || !a->fz_scratch) st = sl_fail(SL_ENOMEM, "out of memory");
+    }
+    for (int w = 0; st == SL_OK && w < a->nw; w++) {
+        a->sig[w] = malloc(a->channels * a->n_samples * sizeof(float));
+        a->feat[w] = malloc(s->bands * s->frames * sizeof(float));
+        if (st == SL_OK) st = sl_aug_worker_new(&a->aw[w], a->aug);
+        a->fz_scratch[w] = malloc(sl_featurizer_scratch_size(a->fz, a->n_samples));
+        if (st == SL_OK && (!a->sig[w] || !a->feat[w] || !a->fz_scratch[w])) st = sl_fail(SL_ENOMEM, "out of memory");
+    }
+    if (st == SL_OK && sl_augmenter_has_signal(a->aug)) {
+        size_t rows = sl_dataset_count(s->ds);
+        a->slot = malloc(rows * sizeof *a->slot);
+        a->n_real = malloc(n * sizeof *a->n_real);
+        a->signals = malloc(n * a->channels * a->n_samples * sizeof *a->signals);
+        if (!a->slot || !a->n_real || !a->signals) st = sl_fail(SL_ENOMEM, "out of memory");
+        for (size_t i = 0; st == SL_OK && i < n; i++) a->slot[train[i]] = i;
+        aug_batch b = {.s = s, .a = a, .idx = train};
+        if (st == SL_OK) st = run_tasks(pool, n, load_signal, &b);
+    }
+    if (st != SL_OK) {
+        aug_source_free(a);
+        return st;
+    }
+    *out = a;
+    return SL_OK;
 }
 
 static size_t argmax(const sl_real *z, size_t k)
@@ -253,6 +399,11 @@ sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feat
     char *metrics = NULL;
     size_t metrics_len = 0;
     FILE *mf = NULL;
+    aug_source *augs = NULL;
+    sl_real *x0 = NULL; /* mixup: the batch before mixing */
+    int *labels_b = NULL;
+    float *lam = NULL;
+    double mix_p = 0, mix_alpha = 0;
     sl_status st = SL_OK;
 
     s.label_of = malloc(rows * sizeof *s.label_of);
@@ -281,6 +432,19 @@ sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feat
     res->n_params = np;
     for (size_t i = 0; i < sl_graph_count(g); i++) res->macs += sl_graph_node(g, i)->macs;
     if ((st = sl_optim_new(&opt, t, np)) != SL_OK) goto done;
+    if (cfg->augment.n &&
+        (st = aug_source_new(&augs, cfg, &s, split_idx[SL_SPLIT_TRAIN], split_n[SL_SPLIT_TRAIN], sl_net_pool(net))) !=
+            SL_OK)
+        goto done;
+    if (augs && (mix_alpha = sl_augmenter_mixup(augs->aug, &mix_p)) > 0) {
+        x0 = malloc(batch * s.bands * s.frames * sizeof *x0);
+        labels_b = malloc(batch * sizeof *labels_b);
+        lam = malloc(batch * sizeof *lam);
+        if (!x0 || !labels_b || !lam) {
+            st = sl_fail(SL_ENOMEM, "out of memory");
+            goto done;
+        }
+    }
     x = malloc(batch * s.bands * s.frames * sizeof *x);
     dlogits = malloc(batch * k * sizeof *dlogits);
     labels = malloc(batch * sizeof *labels);
@@ -374,13 +538,39 @@ sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feat
         for (size_t step = 0; step < steps; step++) {
             size_t i0 = step * batch, m = n_train - i0 < batch ? n_train - i0 : batch;
             if (m < 2) continue; /* batch norm needs two examples */
-            fill_batch(&s, order + i0, m, x);
+            if (augs) {
+                aug_batch ab = {.s = &s, .a = augs, .idx = order + i0, .x = x, .epoch = ep};
+                if ((st = run_tasks(sl_net_pool(net), m, make_example, &ab)) != SL_OK) break;
+            } else {
+                fill_batch(&s, order + i0, m, x);
+            }
             for (size_t b = 0; b < m; b++) labels[b] = s.label_of[order[i0 + b]];
+            if (mix_alpha > 0) {
+                /* mixup: with probability p an example is mixed with a random one of the batch, by a
+                 * weight from Beta(alpha, alpha); draws from (seed, step) */
+                size_t per = s.bands * s.frames;
+                sl_rng mr = sl_rng_make(t->seed ^ 0x4d49585550ull, (uint64_t)ep * steps + step);
+                memcpy(x0, x, m * per * sizeof *x);
+                for (size_t b = 0; b < m; b++) {
+                    labels_b[b] = labels[b];
+                    lam[b] = 1;
+                    if (!(sl_rng_uniform_double(&mr) < mix_p)) continue;
+                    size_t j = sl_rng_below(&mr, (uint32_t)m);
+                    float l = (float)sl_rng_beta(&mr, mix_alpha, mix_alpha);
+                    sl_real *xb = x + b * per;
+                    const sl_real *xa = x0 + b * per, *xj = x0 + j * per;
+                    for (size_t q = 0; q < per; q++) xb[q] = l * xa[q] + (1 - l) * xj[q];
+                    labels_b[b] = labels[j];
+                    lam[b] = l;
+                }
+            }
             const sl_real *z;
             sl_net_set_noise(net, t->seed, (uint64_t)ep * steps + step); /* dropout: same on resume */
             if ((st = sl_net_forward(net, x, m, 1, &z)) != SL_OK) break;
             double l;
-            if ((st = sl_softmax_ce(z, labels, m, k, t->label_smoothing, NULL, &l, dlogits)) != SL_OK) break;
+            if (mix_alpha > 0) st = sl_softmax_ce_mixed(z, labels, labels_b, lam, m, k, t->label_smoothing, &l, dlogits);
+            else st = sl_softmax_ce(z, labels, m, k, t->label_smoothing, NULL, &l, dlogits);
+            if (st != SL_OK) break;
             if (!isfinite(l)) {
                 st = sl_fail(SL_EARG, "train: the loss became %g at epoch %zu, step %zu (try a lower train.lr)", l,
                              ep + 1, step + 1);
@@ -468,6 +658,10 @@ sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feat
 
 done:
     sl_progress_free(bar);
+    aug_source_free(augs);
+    free(x0);
+    free(labels_b);
+    free(lam);
     free(names);
     if (mf) fclose(mf);
     free(metrics);

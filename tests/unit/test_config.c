@@ -557,6 +557,76 @@ static void assert_same_config(const sl_config *a, const sl_config *b)
 }
 
 /* A config with odd values everywhere: parse, write, parse the text written, compare. */
+/* augment: a list of transforms, each its defaults overridden; errors name the item; the list
+ * round-trips through the written config and --set replaces it. */
+static void test_augment(void **state)
+{
+    (void)state;
+    const char *text = "data: {root: r, sample_rate: 8000}\n"
+                       "augment:\n"
+                       "  - gain: {db: [-3, 3]}\n"
+                       "  - polarity\n"
+                       "  - noise: {snr_db: [5, 20], color: pink, folder: noise}\n"
+                       "  - specaugment: {time_masks: 1}\n"
+                       "  - rotate: {axes: [0, 1, 2, 3, 4, 5], max_deg: 30}\n";
+    sl_config a, b;
+    if (parse(&a, text) != SL_OK) fail_msg("%s", sl_last_error());
+    assert_int_equal(a.augment.n, 5);
+    const sl_aug_config *it = a.augment.items;
+    assert_int_equal(it[0].type, SL_AUG_GAIN);
+    assert_true(it[0].range[0] == -3 && it[0].range[1] == 3 && it[0].p == 1);
+    assert_int_equal(it[1].type, SL_AUG_POLARITY);
+    assert_true(it[1].p == 0.5); /* its default */
+    assert_int_equal(it[2].type, SL_AUG_NOISE);
+    assert_true(it[2].range[0] == 5 && it[2].mode == 2 - 1 && it[2].p == 0.5);
+    assert_string_equal(it[2].folder, "/base/dir/noise");
+    assert_true(it[3].count[0] == 1 && it[3].count[1] == 2 && it[3].width[0] == 10 && it[3].width[1] == 5);
+    assert_true(it[4].axes.n == 6 && it[4].max == 30);
+    assert_string_equal(sl_aug_type_name(SL_AUG_SPECAUGMENT), "specaugment");
+    char *t1 = write_to_string(&a);
+    assert_non_null(strstr(t1, "\naugment:\n  - gain:\n      p: 1\n      db: [-3, 3]\n  - polarity:\n      p: 0.5\n"));
+    if (sl_config_parse(&b, t1, strlen(t1), "w.yaml", "/", NULL, 0) != SL_OK) fail_msg("%s\n%s", sl_last_error(), t1);
+    char *t2 = write_to_string(&b);
+    assert_string_equal(t1, t2);
+    free(t1);
+    free(t2);
+    sl_config_free(&b);
+    /* --set replaces the list; an empty list turns augmentation off */
+    const char *ov[] = {"augment=[speed: {factor: [0.95, 1.05]}, mixup]"};
+    assert_int_equal(sl_config_parse(&b, text, strlen(text), "t.yaml", "/", ov, 1), SL_OK);
+    assert_int_equal(b.augment.n, 2);
+    assert_true(b.augment.items[0].type == SL_AUG_SPEED && b.augment.items[0].range[1] == 1.05);
+    assert_true(b.augment.items[1].type == SL_AUG_MIXUP && b.augment.items[1].max == 0.2);
+    sl_config_free(&b);
+    const char *off[] = {"augment=[]"};
+    assert_int_equal(sl_config_parse(&b, text, strlen(text), "t.yaml", "/", off, 1), SL_OK);
+    assert_int_equal(b.augment.n, 0);
+    t1 = write_to_string(&b);
+    assert_non_null(strstr(t1, "\naugment: []\n"));
+    free(t1);
+    sl_config_free(&b);
+    sl_config_free(&a);
+    expect_error("data: {root: r}\naugment:\n  - noise: {snr_db: [30, 5]}\n",
+                 "t.yaml:3:21: augment[0].noise.snr_db: low end 30 is above high end 5");
+    expect_error("data: {root: r}\naugment:\n  - gain: {p: 1.5}\n",
+                 "t.yaml:3:15: augment[0].gain.p: must be in [0, 1] (got 1.5)");
+    expect_error("data: {root: r}\naugment:\n  - gain: {}\n  - nois: {}\n",
+                 "t.yaml:4:5: augment[1]: unknown transform 'nois' (one of: gain, shift, speed, pitch, noise, reverb, "
+                 "filter, clip, polarity, rotate, sensor_gain, jitter, series_warp, specaugment, time_warp, mixup)");
+    expect_error("data: {root: r}\naugment:\n  - gain: {db: [-3, 3]}\n    p: 1\n",
+                 "t.yaml:3:5: augment[0]: expected one transform, e.g. 'gain: {db: [-6, 6]}'");
+    expect_error("data: {root: r}\naugment: {gain: {}}\n",
+                 "t.yaml:2:10: augment: expected a list of transforms, e.g. [gain: {db: [-6, 6]}]");
+    expect_error("data: {root: r}\naugment:\n  - gain: {dB: 3}\n",
+                 "t.yaml:3:12: augment[0].gain.dB: unknown key (did you mean 'db'?)");
+    expect_error("data: {root: r}\naugment:\n  - speed: {factor: [0.3, 1]}\n",
+                 "t.yaml: augment[0].speed.factor: [0.3, 1] must lie within [0.5, 2]");
+    expect_error("data: {root: r}\naugment:\n  - rotate: {axes: [0, 1]}\n",
+                 "t.yaml: augment[0].rotate.axes: give channel numbers three at a time, e.g. [0, 1, 2] (got 2)");
+    expect_error("data: {root: r, sample_rate: 8000}\naugment:\n  - filter: {cutoff: [100, 5000]}\n",
+                 "t.yaml: augment[0].filter.cutoff: [100, 5000] Hz must lie within (0, 4000) Hz");
+}
+
 static void test_round_trip_values(void **state)
 {
     (void)state;
@@ -701,6 +771,7 @@ int main(void)
         cmocka_unit_test(test_overrides),
         cmocka_unit_test(test_units),
         cmocka_unit_test(test_env),
+        cmocka_unit_test(test_augment),
         cmocka_unit_test(test_round_trip_values),
         cmocka_unit_test(test_round_trip_and_file),
     };

@@ -260,6 +260,44 @@ static void test_hash64_pinned(void **state)
     assert_true(sl_hash64(buf + 3, 26, 42) == 0xf1bee30f14c76149ull);
 }
 
+/* Gamma and Beta draws: means and variances of 200,000 draws against the distributions'. */
+static void test_gamma_beta(void **state)
+{
+    (void)state;
+    const double shapes[] = {0.2, 0.5, 1, 3, 10};
+    for (size_t k = 0; k < 5; k++) {
+        sl_rng r = sl_rng_make(5, k);
+        double s = 0, s2 = 0, a = shapes[k];
+        const int n = 200000;
+        for (int i = 0; i < n; i++) {
+            double g = sl_rng_gamma(&r, a);
+            assert_true(g >= 0);
+            s += g;
+            s2 += g * g;
+        }
+        double mean = s / n, var = s2 / n - mean * mean;
+        if (fabs(mean - a) > 0.02 * a + 0.002 || fabs(var - a) > 0.05 * a)
+            fail_msg("gamma(%g): mean %g var %g, want %g and %g", a, mean, var, a, a);
+    }
+    const double alphas[] = {0.2, 1, 4};
+    for (size_t k = 0; k < 3; k++) {
+        sl_rng r = sl_rng_make(6, k);
+        double s = 0, s2 = 0, a = alphas[k];
+        const int n = 200000;
+        for (int i = 0; i < n; i++) {
+            double b = sl_rng_beta(&r, a, a);
+            assert_true(b >= 0 && b <= 1);
+            s += b;
+            s2 += b * b;
+        }
+        double mean = s / n, var = s2 / n - mean * mean, want = 1 / (4 * (2 * a + 1));
+        if (fabs(mean - 0.5) > 0.005 || fabs(var - want) > 0.03 * want)
+            fail_msg("beta(%g, %g): mean %g var %g, want 0.5 and %g", a, a, mean, var, want);
+    }
+    sl_rng r = sl_rng_make(1, 2);
+    assert_true(sl_rng_gamma(&r, 0) == 0 && sl_rng_gamma(&r, -1) == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_below),
         cmocka_unit_test(test_normal),
         cmocka_unit_test(test_normal_extremes),
+        cmocka_unit_test(test_gamma_beta),
         cmocka_unit_test(test_siphash_vectors),
         cmocka_unit_test(test_hash64_pinned),
     };

@@ -367,6 +367,42 @@ static void test_nonfinite_loss(void **state)
     }
 }
 
+/* Mixup's loss: lam = 1 is the plain loss; otherwise lam CE(a) + (1 - lam) CE(b), and its gradient
+ * the same mix, per example; with label smoothing too. */
+static void test_mixed_loss(void **state)
+{
+    (void)state;
+    enum { N = 3, K = 4 };
+    const sl_real z[N * K] = {1, -2, 0.5f, 3, 0, 0, 0, 0, -1, 2, 2.5f, -0.5f};
+    const int a[N] = {3, 1, 0}, b[N] = {0, 1, 2};
+    const float one[N] = {1, 1, 1}, lam[N] = {0.7f, 0.25f, 0.5f};
+    for (int smooth = 0; smooth < 2; smooth++) {
+        double sm = smooth ? 0.1 : 0, l1, l2;
+        sl_real g1[N * K], g2[N * K];
+        assert_int_equal(sl_softmax_ce(z, a, N, K, sm, NULL, &l1, g1), SL_OK);
+        assert_int_equal(sl_softmax_ce_mixed(z, a, b, one, N, K, sm, &l2, g2), SL_OK);
+        assert_true(fabs(l1 - l2) < 1e-6);
+        for (int i = 0; i < N * K; i++) assert_true(fabs(g1[i] - g2[i]) < 1e-6);
+        double lm;
+        sl_real gm[N * K];
+        assert_int_equal(sl_softmax_ce_mixed(z, a, b, lam, N, K, sm, &lm, gm), SL_OK);
+        double want = 0;
+        for (int i = 0; i < N; i++) {
+            double la, lb;
+            sl_real ga[K], gb[K];
+            assert_int_equal(sl_softmax_ce(z + i * K, a + i, 1, K, sm, NULL, &la, ga), SL_OK);
+            assert_int_equal(sl_softmax_ce(z + i * K, b + i, 1, K, sm, NULL, &lb, gb), SL_OK);
+            want += (lam[i] * la + (1 - lam[i]) * lb) / N;
+            for (int c = 0; c < K; c++)
+                assert_true(fabs(gm[i * K + c] - (lam[i] * ga[c] + (1 - lam[i]) * gb[c]) / N) < 1e-6);
+        }
+        assert_true(fabs(lm - want) < 1e-6);
+    }
+    const int bad[N] = {0, 4, 0};
+    double l;
+    assert_int_equal(sl_softmax_ce_mixed(z, a, bad, lam, N, K, 0, &l, NULL), SL_EARG);
+}
+
 int main(void)
 {
     const char *t = getenv("SIGLOOP_TEST_TMP");
@@ -382,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_small_run),
         cmocka_unit_test(test_model_file),
         cmocka_unit_test(test_nonfinite_loss),
+        cmocka_unit_test(test_mixed_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
