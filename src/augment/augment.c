@@ -141,8 +141,11 @@ sl_status sl_aug_sinc_new(sl_aug_sinc *s, double cutoff)
 {
     memset(s, 0, sizeof *s);
     if (!(cutoff > 0 && cutoff <= 1)) return sl_fail(SL_EARG, "resample: cutoff %g is outside (0, 1]", cutoff);
-    /* 2 H taps, stored as a multiple of 8 (zeros after) for the eight lanes of the product */
-    size_t H = (size_t)ceil(SINC_ZEROS / cutoff), P = SINC_PHASES, taps = (2 * H + 7) / 8 * 8;
+    /* H taps each side, a multiple of 4 so that the 2 H taps fill the eight lanes of the product:
+     * H cutoff zero crossings each side, between 6.4 and 8 */
+    size_t H = (size_t)floor(SINC_ZEROS / cutoff / 4) * 4;
+    if (H < 4) H = 4;
+    size_t P = SINC_PHASES, taps = (2 * H + 7) / 8 * 8;
     if (taps > 512) return sl_fail(SL_EARG, "resample: cutoff %g is too low (at most 512 taps)", cutoff);
     s->tab = malloc((P + 1) * taps * sizeof *s->tab);
     if (!s->tab) return sl_fail(SL_ENOMEM, "out of memory");
@@ -182,7 +185,7 @@ void sl_aug_sinc_resample(const sl_aug_sinc *s, const float *x, size_t n, double
     if (m_out > n_out) m_out = n_out;
     for (size_t m = 0; m < m_out; m++) {
         double t = (double)m * step;
-        long i0 = (long)floor(t);
+        long i0 = (long)t; /* t >= 0: truncation is the floor */
         size_t pi = (size_t)((t - (double)i0) * (double)P + 0.5); /* in [0, P]: the table has P + 1 */
         const float *restrict r0 = s->tab + pi * taps;
         long k0 = i0 - (long)H + 1;

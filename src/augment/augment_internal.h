@@ -36,11 +36,12 @@ void sl_aug_add_noise(float *x, size_t n, size_t n_ref, const float *noise, doub
 sl_status sl_aug_color_noise(sl_rng *r, int color, float *out, size_t n);
 /* Band-limited interpolation (J. O. Smith, "Digital Audio Resampling Home Page", the method of
  * libresample): x is read at fractional positions through a Kaiser-windowed sinc of the given
- * cutoff (a fraction of the input's Nyquist frequency, (0, 1]), 8 zero crossings each side,
+ * cutoff (a fraction of the input's Nyquist frequency, (0, 1]), 6.4 to 8 zero crossings each side
+ * (half = 8 / cutoff rounded down to a multiple of 4),
  * tabulated at 1024 phases (the nearest is used: a timing error below 1/2048 sample); every phase
  * is normalised to unit DC gain. */
 typedef struct {
-    size_t half;   /* taps each side: ceil(8 / cutoff) */
+    size_t half;   /* taps each side */
     size_t phases; /* 1024 */
     float *tab;    /* (phases + 1, 2 half rounded up to a multiple of 8; zeros after) */
 } sl_aug_sinc;

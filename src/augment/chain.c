@@ -276,7 +276,7 @@ static void noise_segment(const transform *t, sl_rng *r, float *seg, size_t n)
     for (size_t i = 0, k = off; i < n; i++, k = k + 1 < c->n ? k + 1 : 0) seg[i] = c->x[k];
 }
 
-static sl_status reverb(const sl_augmenter *a, const transform *t, sl_rng *r, float *x, size_t n_real)
+static sl_status reverb(const sl_augmenter *a, const transform *t, sl_rng *r, float *x, size_t n_real, size_t *m_out)
 {
     const float *ir;
     size_t m;
@@ -293,6 +293,7 @@ static sl_status reverb(const sl_augmenter *a, const transform *t, sl_rng *r, fl
         sl_aug_synth_ir(r, rt60, a->rate, own, m);
         ir = own;
     }
+    *m_out = m;
     sl_status s = SL_OK;
     for (size_t ch = 0; s == SL_OK && ch < a->channels; ch++) {
         float *xc = x + ch * a->n_samples;
@@ -386,9 +387,12 @@ sl_status sl_augment_signal(const sl_augmenter *a, sl_aug_worker *w, float *x, s
             }
             break;
         }
-        case SL_AUG_REVERB:
-            SL_TRY(reverb(a, t, &r, x, *n_real));
+        case SL_AUG_REVERB: {
+            size_t m = 0;
+            SL_TRY(reverb(a, t, &r, x, *n_real, &m));
+            *n_real = *n_real + m - 1 < n ? *n_real + m - 1 : n; /* the recording now ends with the tail */
             break;
+        }
         case SL_AUG_FILTER:
             SL_TRY(filter(a, t, &r, x));
             break;

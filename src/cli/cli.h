@@ -44,6 +44,7 @@ double cli_now(void);
 int cmd_data(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_features(int argc, char **argv);
+int cmd_augment(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);

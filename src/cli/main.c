@@ -15,6 +15,9 @@ static const char usage[] =
     "commands:\n"
     "  data CONFIG      step 1: scan the recordings, validate them, split by group;\n"
     "                   writes manifest.csv and data_report.txt\n"
+    "  augment CONFIG --preview N\n"
+    "                   step 2: N training examples before and after the augment: list, as WAV\n"
+    "                   files and an HTML page of spectrograms\n"
     "  features CONFIG  step 8: the DSP front end (log-mel, MFCC, ...) of every example into a\n"
     "                   memory-mapped cache, reused while files and settings are unchanged\n"
     "  model CONFIG     steps 3 and 9: the network layer by layer, with parameters and MACs\n"
@@ -134,6 +137,7 @@ static const command commands[] = {
     {"data", cmd_data},
     {"info", cmd_info},
     {"features", cmd_features},
+    {"augment", cmd_augment},
     {"model", cmd_model},
     {"train", cmd_train},
     {"eval", cmd_eval},

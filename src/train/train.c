@@ -96,20 +96,28 @@ static sl_status make_example(void *ctx, size_t i, int worker)
     float *f = a->feat[worker];
     const float *src = sl_feature_cache_row(s->fc, row);
     if (sl_augmenter_has_signal(a->aug)) {
-        size_t cs = a->channels * a->n_samples, n_real = a->n_real[a->slot[row]];
-        memcpy(a->sig[worker], a->signals + a->slot[row] * cs, cs * sizeof(float));
+        size_t ns = a->n_samples, n_real = a->n_real[a->slot[row]];
+        const float *from = a->signals + a->slot[row] * a->channels * ns;
+        for (size_t c = 0; c < a->channels; c++) { /* the recording, then its zero padding */
+            memcpy(a->sig[worker] + c * ns, from + c * ns, n_real * sizeof(float));
+            memset(a->sig[worker] + c * ns + n_real, 0, (ns - n_real) * sizeof(float));
+        }
         SL_TRY(sl_augment_signal(a->aug, a->aw[worker], a->sig[worker], &n_real, b->epoch, row));
         SL_TRY(sl_features_of_signal(a->cfg, a->fz, a->sig[worker], a->channels, a->n_samples, n_real, f,
                                      a->fz_scratch[worker]));
         src = f;
     }
+    /* standardised straight into the batch when it holds floats (it does but in the test build
+     * of nn in double precision) */
+    sl_real *dst = b->x + i * per;
+    float *g = sizeof(sl_real) == sizeof(float) ? (float *)(void *)dst : f;
     for (size_t k = 0; k < s->bands; k++) {
         const float m = (float)s->mean[k], inv = (float)(1.0 / (s->std[k] > 1e-12 ? s->std[k] : 1.0));
-        for (size_t t = 0; t < s->frames; t++) f[k * s->frames + t] = (src[k * s->frames + t] - m) * inv;
+        for (size_t t = 0; t < s->frames; t++) g[k * s->frames + t] = (src[k * s->frames + t] - m) * inv;
     }
-    sl_augment_features(a->aug, a->aw[worker], f, b->epoch, row);
-    sl_real *dst = b->x + i * per;
-    for (size_t j = 0; j < per; j++) dst[j] = (sl_real)f[j];
+    sl_augment_features(a->aug, a->aw[worker], g, b->epoch, row);
+    if (g != (float *)(void *)dst)
+        for (size_t j = 0; j < per; j++) dst[j] = (sl_real)g[j];
     return SL_OK;
 }
 
