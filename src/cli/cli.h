@@ -5,6 +5,8 @@
 #include <stdio.h>
 
 #include "sigloop/config.h"
+#include "sigloop/dataset.h"
+#include "sigloop/features.h"
 
 /* Exit statuses shared by every subcommand. */
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
@@ -37,6 +39,13 @@ int cli_parse_common(int argc, char **argv, cli_common *c, const char *help, int
 /* Loads c->config with c's --set overrides into cfg and names the output folder (-o, or
  * runs/NAME) in out_dir. Returns CLI_OK, or CLI_FAIL after printing the error. */
 int cli_load_config(const cli_common *c, sl_config *cfg, char *out_dir, size_t size);
+
+/* The data set and its feature cache in data_dir, brought up to date as 'sigloop data' and
+ * 'sigloop features' would (the data step runs first when there is no manifest.csv, saying so on
+ * stderr when announce); with mean, the training split's per-band means then standard deviations
+ * (2 x bands values, caller frees). On error nothing is left to free. */
+sl_status cli_data_and_features(const cli_common *c, const sl_config *cfg, const char *data_dir, int announce,
+                                sl_dataset **ds, sl_feature_cache **fc, double **mean, sl_features_stats *st);
 
 /* Monotonic seconds, for "in 0.12 s". */
 double cli_now(void);

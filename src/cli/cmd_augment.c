@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "sigloop/audio.h"
@@ -114,38 +113,22 @@ int cmd_augment(int argc, char **argv)
 
     double t0 = cli_now();
     sl_config cfg;
-    char data_dir[SL_PATH_MAX], manifest[SL_PATH_MAX + 32], cache[SL_PATH_MAX + 32], dir[SL_PATH_MAX + 32];
+    char data_dir[SL_PATH_MAX], dir[SL_PATH_MAX + 32];
     if (cli_load_config(&c, &cfg, data_dir, sizeof data_dir) != CLI_OK) return CLI_FAIL;
     if (!cfg.augment.n) {
         cli_error("%s: augment: the list is empty: nothing to preview", cfg.path);
         sl_config_free(&cfg);
         return CLI_FAIL;
     }
-    snprintf(manifest, sizeof manifest, "%s/manifest.csv", data_dir);
-    snprintf(cache, sizeof cache, "%s/features.bin", data_dir);
     if (preview_dir) snprintf(dir, sizeof dir, "%s", preview_dir);
     else snprintf(dir, sizeof dir, "%s/augment", data_dir);
 
     sl_dataset *ds = NULL;
-    sl_status s;
-    struct stat sb;
-    if (stat(manifest, &sb) == 0) {
-        s = sl_dataset_read_manifest(&ds, manifest);
-    } else {
-        sl_dataset_opts dopts = {.threads = c.threads, .progress = !c.quiet};
-        s = sl_dataset_build(&ds, &cfg, &dopts);
-        if (s == SL_OK) s = sl_mkdirs(data_dir);
-        if (s == SL_OK) s = sl_dataset_write_manifest(ds, manifest);
-    }
-    sl_features_stats fst;
-    sl_features_opts fopts = {.threads = c.threads, .progress = !c.quiet};
-    if (s == SL_OK) s = sl_features_build(&cfg, ds, cache, &fopts, &fst);
     sl_feature_cache *fc = NULL;
-    if (s == SL_OK) s = sl_feature_cache_open(&fc, cache);
+    double *mean = NULL;
+    sl_features_stats fst;
+    sl_status s = cli_data_and_features(&c, &cfg, data_dir, 0, &ds, &fc, &mean, &fst);
     size_t bands = fc ? sl_feature_cache_bands(fc) : 0, frames = fc ? sl_feature_cache_frames(fc) : 0;
-    double *mean = calloc(2 * (bands ? bands : 1), sizeof *mean);
-    if (s == SL_OK && !mean) s = sl_fail(SL_ENOMEM, "out of memory");
-    if (s == SL_OK) s = sl_features_norm(fc, ds, SL_SPLIT_TRAIN, mean, mean + bands);
 
     /* the examples: a seeded shuffle of the training rows, the first n_show */
     size_t rows = ds ? sl_dataset_count(ds) : 0, n_train = 0;
@@ -153,7 +136,7 @@ int cmd_augment(int argc, char **argv)
     if (s == SL_OK && !train) s = sl_fail(SL_ENOMEM, "out of memory");
     for (size_t i = 0; s == SL_OK && i < rows; i++)
         if (sl_dataset_entry(ds, i)->split == SL_SPLIT_TRAIN) train[n_train++] = i;
-    if (s == SL_OK && !n_train) s = sl_fail(SL_EARG, "%s: no training examples", manifest);
+    if (s == SL_OK && !n_train) s = sl_fail(SL_EARG, "%s/manifest.csv: no training examples", data_dir);
     sl_rng pick = sl_rng_make(cfg.train.seed ^ 0x50524556ull, 0);
     for (size_t i = n_train; s == SL_OK && i > 1; i--) {
         size_t j = sl_rng_below(&pick, (uint32_t)i), tmp = train[i - 1];

@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "sigloop/config.h"
@@ -61,37 +60,20 @@ int cmd_features(int argc, char **argv)
 
     double t0 = cli_now();
     sl_config cfg;
-    char out_dir[SL_PATH_MAX], manifest[SL_PATH_MAX + 32], cache[SL_PATH_MAX + 32], norm[SL_PATH_MAX + 32];
+    char out_dir[SL_PATH_MAX], cache[SL_PATH_MAX + 32], norm[SL_PATH_MAX + 32];
     if (cli_load_config(&c, &cfg, out_dir, sizeof out_dir) != CLI_OK) return CLI_FAIL;
-    snprintf(manifest, sizeof manifest, "%s/manifest.csv", out_dir);
     snprintf(cache, sizeof cache, "%s/features.bin", out_dir);
     snprintf(norm, sizeof norm, "%s/feature_norm.csv", out_dir);
 
     sl_dataset *ds = NULL;
-    sl_status s;
-    struct stat sb;
-    if (stat(manifest, &sb) == 0) {
-        s = sl_dataset_read_manifest(&ds, manifest);
-    } else {
-        if (!c.quiet && !c.json) fprintf(stderr, "sigloop: no %s yet: running the data step first\n", manifest);
-        sl_dataset_opts dopts = {.threads = c.threads, .progress = !c.quiet && !c.json};
-        s = sl_dataset_build(&ds, &cfg, &dopts);
-        if (s == SL_OK) s = sl_mkdirs(out_dir);
-        if (s == SL_OK) s = sl_dataset_write_manifest(ds, manifest);
-    }
-    sl_features_stats st;
-    sl_features_opts fopts = {.threads = c.threads, .progress = !c.quiet && !c.json};
-    if (s == SL_OK) s = sl_features_build(&cfg, ds, cache, &fopts, &st);
     sl_feature_cache *fc = NULL;
-    if (s == SL_OK) s = sl_feature_cache_open(&fc, cache);
+    double *mean = NULL;
+    sl_features_stats st;
+    sl_status s = cli_data_and_features(&c, &cfg, out_dir, !c.quiet && !c.json, &ds, &fc, &mean, &st);
     if (s == SL_OK && npy) s = sl_feature_cache_write_npy(fc, npy);
-    if (s == SL_OK) { /* per-band statistics of the training split, for standardising later */
-        size_t nb = sl_feature_cache_bands(fc);
-        double *mean = calloc(2 * nb, sizeof *mean);
-        s = mean ? sl_features_norm(fc, ds, SL_SPLIT_TRAIN, mean, mean + nb) : sl_fail(SL_ENOMEM, "out of memory");
-        if (s == SL_OK) s = sl_features_write_norm(norm, mean, mean + nb, nb);
-        free(mean);
-    }
+    size_t nb = fc ? sl_feature_cache_bands(fc) : 0;
+    if (s == SL_OK) s = sl_features_write_norm(norm, mean, mean + nb, nb);
+    free(mean);
     sl_feature_cache_close(fc);
     sl_dataset_free(ds);
     if (s != SL_OK) {

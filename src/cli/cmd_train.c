@@ -76,36 +76,22 @@ int cmd_train(int argc, char **argv)
     double t0 = cli_now();
     sl_config cfg;
     /* data_dir: the data set's manifest and feature cache; run_dir: this run's results */
-    char data_dir[SL_PATH_MAX], run_dir[SL_PATH_MAX + 16], manifest[SL_PATH_MAX + 32], cache[SL_PATH_MAX + 32];
+    char data_dir[SL_PATH_MAX], run_dir[SL_PATH_MAX + 16];
     if (cli_load_config(&c, &cfg, data_dir, sizeof data_dir) != CLI_OK) return CLI_FAIL;
-    snprintf(manifest, sizeof manifest, "%s/manifest.csv", data_dir);
-    snprintf(cache, sizeof cache, "%s/features.bin", data_dir);
     sl_dataset *ds = NULL;
     sl_feature_cache *fc = NULL;
     double *mean = NULL;
-    struct stat sb;
     sl_status s = sl_mkdirs(data_dir);
     if (s == SL_OK && c.out_dir) snprintf(run_dir, sizeof run_dir, "%s", data_dir);
     else if (s == SL_OK && resume) s = sl_run_dir_latest("runs", cfg.name, run_dir, sizeof run_dir);
     else if (s == SL_OK) s = sl_run_dir_next("runs", cfg.name, run_dir, sizeof run_dir);
-    if (s == SL_OK && stat(manifest, &sb) == 0) {
-        s = sl_dataset_read_manifest(&ds, manifest);
-    } else if (s == SL_OK) {
-        sl_dataset_opts dopts = {.threads = c.threads, .progress = !c.quiet};
-        s = sl_dataset_build(&ds, &cfg, &dopts);
-        if (s == SL_OK) s = sl_dataset_write_manifest(ds, manifest);
-    }
+    sl_features_stats fst;
+    if (s == SL_OK) s = cli_data_and_features(&c, &cfg, data_dir, 0, &ds, &fc, &mean, &fst);
     char run_manifest[SL_PATH_MAX + 32];
     snprintf(run_manifest, sizeof run_manifest, "%s/manifest.csv", run_dir);
     if (s == SL_OK && strcmp(run_dir, data_dir) != 0) /* the run keeps the split it was trained on */
         s = sl_dataset_write_manifest(ds, run_manifest);
-    sl_features_stats fst;
-    sl_features_opts fopts = {.threads = c.threads, .progress = !c.quiet};
-    if (s == SL_OK) s = sl_features_build(&cfg, ds, cache, &fopts, &fst);
-    if (s == SL_OK) s = sl_feature_cache_open(&fc, cache);
     size_t nb = fc ? sl_feature_cache_bands(fc) : 0;
-    if (s == SL_OK && !(mean = calloc(2 * nb, sizeof *mean))) s = sl_fail(SL_ENOMEM, "out of memory");
-    if (s == SL_OK) s = sl_features_norm(fc, ds, SL_SPLIT_TRAIN, mean, mean + nb);
     char resolved[SL_PATH_MAX + 32];
     snprintf(resolved, sizeof resolved, "%s/config.yaml", run_dir);
     if (s == SL_OK) s = sl_config_save(&cfg, resolved); /* the run's own settings, every default written */

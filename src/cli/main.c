@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli/cli.h"
+#include "sigloop/fileio.h"
 
 static const char usage[] =
     "usage: sigloop COMMAND [ARGS]\n"
@@ -51,6 +53,47 @@ int cli_load_config(const cli_common *c, sl_config *cfg, char *out_dir, size_t s
     if (c->out_dir) snprintf(out_dir, size, "%s", c->out_dir);
     else snprintf(out_dir, size, "runs/%s", cfg->name);
     return CLI_OK;
+}
+
+sl_status cli_data_and_features(const cli_common *c, const sl_config *cfg, const char *data_dir, int announce,
+                                sl_dataset **ds, sl_feature_cache **fc, double **mean, sl_features_stats *st)
+{
+    *ds = NULL;
+    *fc = NULL;
+    if (mean) *mean = NULL;
+    char manifest[SL_PATH_MAX + 32], cache[SL_PATH_MAX + 32];
+    snprintf(manifest, sizeof manifest, "%s/manifest.csv", data_dir);
+    snprintf(cache, sizeof cache, "%s/features.bin", data_dir);
+    struct stat sb;
+    sl_status s = SL_OK;
+    if (stat(manifest, &sb) == 0) {
+        s = sl_dataset_read_manifest(ds, manifest);
+    } else {
+        if (announce) fprintf(stderr, "sigloop: no %s yet: running the data step first\n", manifest);
+        sl_dataset_opts dopts = {.threads = c->threads, .progress = !c->quiet && !c->json};
+        s = sl_dataset_build(ds, cfg, &dopts);
+        if (s == SL_OK) s = sl_mkdirs(data_dir);
+        if (s == SL_OK) s = sl_dataset_write_manifest(*ds, manifest);
+    }
+    sl_features_opts fopts = {.threads = c->threads, .progress = !c->quiet && !c->json};
+    if (s == SL_OK) s = sl_features_build(cfg, *ds, cache, &fopts, st);
+    if (s == SL_OK) s = sl_feature_cache_open(fc, cache);
+    if (s == SL_OK && mean) { /* per-band statistics of the training split, for standardising */
+        size_t nb = sl_feature_cache_bands(*fc);
+        if (!(*mean = calloc(2 * nb, sizeof **mean))) s = sl_fail(SL_ENOMEM, "out of memory");
+        else s = sl_features_norm(*fc, *ds, SL_SPLIT_TRAIN, *mean, *mean + nb);
+    }
+    if (s != SL_OK) {
+        if (mean) {
+            free(*mean);
+            *mean = NULL;
+        }
+        sl_feature_cache_close(*fc);
+        sl_dataset_free(*ds);
+        *fc = NULL;
+        *ds = NULL;
+    }
+    return s;
 }
 
 double cli_now(void)
