@@ -128,6 +128,64 @@ static sl_status run_tasks(sl_pool *pool, size_t n, sl_pool_fn fn, void *ctx)
     return SL_OK;
 }
 
+/* Per-band sums of one augmented training example's features (epoch 0's draws), for the
+ * standardisation statistics: sums[i] holds (sum, sum of squares) per band of example i. */
+typedef struct {
+    const source *s;
+    aug_source *a;
+    const size_t *idx;
+    double *sums; /* (n, bands, 2) */
+} norm_task;
+
+static sl_status example_sums(void *ctx, size_t i, int worker)
+{
+    norm_task *t = ctx;
+    aug_source *a = t->a;
+    size_t row = t->idx[i], ns = a->n_samples, n_real = a->n_real[a->slot[row]], frames = t->s->frames;
+    const float *from = a->signals + a->slot[row] * a->channels * ns;
+    for (size_t c = 0; c < a->channels; c++) {
+        memcpy(a->sig[worker] + c * ns, from + c * ns, ns * sizeof(float));
+    }
+    SL_TRY(sl_augment_signal(a->aug, a->aw[worker], a->sig[worker], &n_real, 0, row));
+    SL_TRY(sl_features_of_signal(a->cfg, a->fz, a->sig[worker], a->channels, ns, n_real, a->feat[worker],
+                                 a->fz_scratch[worker]));
+    double *out = t->sums + i * t->s->bands * 2;
+    for (size_t k = 0; k < t->s->bands; k++) {
+        double sum = 0, sq = 0;
+        for (size_t f = 0; f < frames; f++) {
+            double v = a->feat[worker][k * frames + f];
+            sum += v;
+            sq += v * v;
+        }
+        out[2 * k] = sum;
+        out[2 * k + 1] = sq;
+    }
+    return SL_OK;
+}
+
+/* The per-band mean and standard deviation of the augmented training examples, summed in example
+ * order (so the thread count cannot change them). */
+static sl_status augmented_norm(const source *s, aug_source *a, const size_t *train, size_t n, sl_pool *pool,
+                                double *mean, double *std)
+{
+    double *sums = malloc(n * s->bands * 2 * sizeof *sums);
+    if (!sums) return sl_fail(SL_ENOMEM, "out of memory");
+    norm_task t = {.s = s, .a = a, .idx = train, .sums = sums};
+    sl_status st = run_tasks(pool, n, example_sums, &t);
+    for (size_t k = 0; st == SL_OK && k < s->bands; k++) {
+        double sum = 0, sq = 0, m = (double)n * (double)s->frames;
+        for (size_t i = 0; i < n; i++) {
+            sum += sums[(i * s->bands + k) * 2];
+            sq += sums[(i * s->bands + k) * 2 + 1];
+        }
+        mean[k] = sum / m;
+        double var = sq / m - mean[k] * mean[k];
+        std[k] = var > 0 ? sqrt(var) : 0;
+    }
+    free(sums);
+    return st;
+}
+
 static void aug_source_free(aug_source *a)
 {
     if (!a) return;
@@ -412,6 +470,7 @@ sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feat
     int *labels_b = NULL;
     float *lam = NULL;
     double mix_p = 0, mix_alpha = 0;
+    double *aug_norm = NULL; /* with waveform transforms: the augmented examples' mean and std */
     sl_status st = SL_OK;
 
     s.label_of = malloc(rows * sizeof *s.label_of);
@@ -444,6 +503,19 @@ sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feat
         (st = aug_source_new(&augs, cfg, &s, split_idx[SL_SPLIT_TRAIN], split_n[SL_SPLIT_TRAIN], sl_net_pool(net))) !=
             SL_OK)
         goto done;
+    if (augs && sl_augmenter_has_signal(augs->aug)) {
+        /* standardised for what it trains on: the statistics of augmented examples (noise, say,
+         * lifts quiet bands far above their clean spread); the model file keeps them */
+        if (!(aug_norm = malloc(2 * s.bands * sizeof *aug_norm))) {
+            st = sl_fail(SL_ENOMEM, "out of memory");
+            goto done;
+        }
+        if ((st = augmented_norm(&s, augs, split_idx[SL_SPLIT_TRAIN], split_n[SL_SPLIT_TRAIN], sl_net_pool(net),
+                                 aug_norm, aug_norm + s.bands)) != SL_OK)
+            goto done;
+        s.mean = mean = aug_norm;
+        s.std = std = aug_norm + s.bands;
+    }
     if (augs && (mix_alpha = sl_augmenter_mixup(augs->aug, &mix_p)) > 0) {
         x0 = malloc(batch * s.bands * s.frames * sizeof *x0);
         labels_b = malloc(batch * sizeof *labels_b);
@@ -667,6 +739,7 @@ sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feat
 done:
     sl_progress_free(bar);
     aug_source_free(augs);
+    free(aug_norm);
     free(x0);
     free(labels_b);
     free(lam);

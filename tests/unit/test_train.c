@@ -206,6 +206,23 @@ static sl_status train_tones(const char *out, char **metrics, size_t *len, sl_tr
     return st;
 }
 
+/* metrics.csv without its last column (seconds), every line kept: compared byte for byte */
+static void cut_seconds(char *m)
+{
+    char *w = m;
+    for (char *line = m; *line;) {
+        char *end = strchr(line, '\n'), *stop = end ? end : line + strlen(line), *comma = stop;
+        while (comma > line && *comma != ',') comma--;
+        if (comma == line) comma = stop; /* no comma: keep the line */
+        size_t keep = (size_t)(comma - line);
+        memmove(w, line, keep);
+        w += keep;
+        if (end) *w++ = '\n';
+        line = end ? end + 1 : stop;
+    }
+    *w = '\0';
+}
+
 static void run_once_with(const char *out, char **metrics, size_t *len, sl_train_result *r, const char *extra)
 {
     if (train_tones(out, metrics, len, r, extra, 0) != SL_OK) fail_msg("%s", sl_last_error());
@@ -235,15 +252,11 @@ static void test_small_run(void **state)
     assert_true(ra.n_test > 0);
     assert_true(ra.test_acc >= 0.99); /* two pitches an octave and more apart */
     /* the same seed: the same losses and accuracies, byte for byte (seconds aside) */
-    char *sa = ma, *sb = mb;
-    for (int line = 0; line < 5; line++) {
-        char *ea = strrchr(strtok_r(sa, "\n", &sa), ','), *eb = strrchr(strtok_r(sb, "\n", &sb), ',');
-        assert_non_null(ea);
-        assert_non_null(eb);
-        *ea = *eb = '\0'; /* cut the seconds */
-    }
+    cut_seconds(ma);
+    cut_seconds(mb);
     assert_string_equal(ma, mb);
     assert_non_null(strstr(ma, "epoch,lr,train_loss"));
+    assert_non_null(strstr(ma, "\n4,")); /* all four epochs compared */
     free(ma);
     free(mb);
     char pred[1200], *text;
@@ -262,6 +275,38 @@ static void test_small_run(void **state)
     assert_int_equal(rc.epochs, 2);
     assert_true(rc.stopped_early);
     free(ma);
+}
+
+/* Training with augmentation (waveform, features, mixup) on the tones: twice the same metrics,
+ * byte for byte; different from the run without it; and speed perturbation of 0.85-1.15 still
+ * tells an octave apart. Uses the tones of test_small_run. */
+static void test_augmented_run(void **state)
+{
+    (void)state;
+    char a[1100], b[1100], c[1100];
+    snprintf(a, sizeof a, "%s/aug_a", g_dir);
+    snprintf(b, sizeof b, "%s/aug_b", g_dir);
+    snprintf(c, sizeof c, "%s/aug_c", g_dir);
+    const char *chain = "augment=[gain: {db: [-6, 6]}, shift: {max: 0.05s}, speed: {factor: [0.85, 1.15]}, "
+                        "noise: {snr_db: [20, 30], p: 0.5, color: pink}, specaugment: {time_masks: 1, time_width: 3, "
+                        "freq_masks: 1, freq_width: 2}, mixup: {alpha: 0.2, p: 0.5}]";
+    char *ma, *mb, *mc;
+    size_t la, lb, lc;
+    sl_train_result ra, rb, rc;
+    run_once_with(a, &ma, &la, &ra, chain);
+    run_once_with(b, &mb, &lb, &rb, chain);
+    run_once_with(c, &mc, &lc, &rc, NULL);
+    printf("  tones, augmented: test %.1f %% on %zu\n", 100 * ra.test_acc, ra.n_test);
+    assert_true(ra.test_acc >= 0.99);
+    cut_seconds(ma);
+    cut_seconds(mb);
+    cut_seconds(mc);
+    assert_non_null(strstr(ma, "\n4,"));
+    assert_string_equal(ma, mb);
+    assert_string_not_equal(ma, mc);
+    free(ma);
+    free(mb);
+    free(mc);
 }
 
 /* The model file: a round trip that evaluates to the training run's own test accuracy, and
@@ -416,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_schedules_and_clipping),
         cmocka_unit_test(test_optim_on_a_pool),
         cmocka_unit_test(test_small_run),
+        cmocka_unit_test(test_augmented_run),
         cmocka_unit_test(test_model_file),
         cmocka_unit_test(test_nonfinite_loss),
         cmocka_unit_test(test_mixed_loss),
