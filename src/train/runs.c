@@ -47,6 +47,7 @@ static sl_status highest(const char *root, const char *name, long *out)
 sl_status sl_run_dir_next(const char *root, const char *name, char *out, size_t size)
 {
     if (!name[0] || strchr(name, '/')) return sl_fail(SL_EARG, "run name '%s' must be a plain folder name", name);
+    if (!out || !size) return sl_fail(SL_EARG, "run folder: no room for its path");
     SL_TRY(sl_mkdirs(root));
     long top;
     SL_TRY(highest(root, name, &top));
