@@ -380,6 +380,66 @@ static void test_folders(void **state)
     sl_config_free(&cfg);
 }
 
+/* A 6-channel sensor series (two axis triplets) through the chain: rotation keeps each triplet's
+ * norm per sample; gain/offset/drift, jitter and the time warp give finite values; the same
+ * (epoch, example) twice the same, another epoch others. */
+static void test_sensor_chain(void **state)
+{
+    (void)state;
+    enum { C = 6, N = 500 };
+    sl_config cfg;
+    load(&cfg, "[rotate: {axes: [0, 1, 2, 3, 4, 5], max_deg: 180}]");
+    sl_augmenter *a;
+    sl_aug_worker *w;
+    assert_int_equal(sl_augmenter_new(&a, &cfg, C, N, C, 10, 4), SL_OK);
+    assert_int_equal(sl_aug_worker_new(&w, a), SL_OK);
+    float *x = malloc(C * N * sizeof *x), *y = malloc(C * N * sizeof *y);
+    sl_rng r = sl_rng_make(9, 9);
+    for (size_t i = 0; i < C * N; i++) x[i] = (float)sl_rng_normal(&r);
+    memcpy(y, x, C * N * sizeof *x);
+    size_t n = N;
+    assert_int_equal(sl_augment_signal(a, w, y, &n, 0, 7), SL_OK);
+    int moved = 0;
+    for (size_t t = 0; t < N; t++)
+        for (size_t k = 0; k < 2; k++) {
+            double n0 = 0, n1 = 0;
+            for (size_t j = 0; j < 3; j++) {
+                n0 += (double)x[(3 * k + j) * N + t] * x[(3 * k + j) * N + t];
+                n1 += (double)y[(3 * k + j) * N + t] * y[(3 * k + j) * N + t];
+                moved |= x[(3 * k + j) * N + t] != y[(3 * k + j) * N + t];
+            }
+            assert_true(fabs(sqrt(n1) - sqrt(n0)) <= 1e-5 * (sqrt(n0) + 1e-6));
+        }
+    assert_true(moved);
+    sl_aug_worker_free(w);
+    sl_augmenter_free(a);
+    sl_config_free(&cfg);
+
+    load(&cfg, "[rotate: {axes: [0, 1, 2], max_deg: 30}, sensor_gain: {db: [-1, 1], offset: [-0.1, 0.1], "
+               "drift: [-0.05, 0.05]}, jitter: {sigma: 0.02}, series_warp: {knots: 4, strength: 0.2}]");
+    assert_int_equal(sl_augmenter_new(&a, &cfg, C, N, C, 10, 4), SL_OK);
+    assert_int_equal(sl_aug_worker_new(&w, a), SL_OK);
+    float *z = malloc(C * N * sizeof *z);
+    memcpy(y, x, C * N * sizeof *x);
+    memcpy(z, x, C * N * sizeof *x);
+    n = N;
+    assert_int_equal(sl_augment_signal(a, w, y, &n, 2, 3), SL_OK);
+    n = N;
+    assert_int_equal(sl_augment_signal(a, w, z, &n, 2, 3), SL_OK);
+    assert_memory_equal(y, z, C * N * sizeof *y);
+    for (size_t i = 0; i < C * N; i++) assert_true(isfinite(y[i]));
+    memcpy(z, x, C * N * sizeof *x);
+    n = N;
+    assert_int_equal(sl_augment_signal(a, w, z, &n, 3, 3), SL_OK);
+    assert_true(memcmp(y, z, C * N * sizeof *y) != 0);
+    free(x);
+    free(y);
+    free(z);
+    sl_aug_worker_free(w);
+    sl_augmenter_free(a);
+    sl_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -390,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_specaugment_chain),
         cmocka_unit_test(test_signal_chain),
         cmocka_unit_test(test_folders),
+        cmocka_unit_test(test_sensor_chain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
