@@ -38,6 +38,12 @@ void sl_optim_free(sl_optim *o)
     free(o);
 }
 
+#ifdef SIGLOOP_NN_DOUBLE
+#define SQRT sqrt
+#else
+#define SQRT sqrtf
+#endif
+
 /* The update of parameters [lo, hi); the step count and bias corrections are the caller's. */
 static void update_range(const sl_optim *o, sl_real *p, const sl_real *g, double lr, size_t lo, size_t hi)
 {
@@ -62,15 +68,19 @@ static void update_range(const sl_optim *o, sl_real *p, const sl_real *g, double
     /* one branch-free loop over restrict pointers, so it vectorises: decoupled decay scales the
      * weights by keep (1 - lr wd, else 1), L2 decay adds l2 p (wd, else 0) to the gradient */
     const double keep = t->optimizer == 1 ? 1.0 - lr * wd : 1.0, l2 = t->optimizer == 1 ? 0.0 : wd;
-    const double step = lr / c1, inv_c2 = 1.0 / c2;
+    /* in sl_real (float), in PyTorch's order: denom = sqrt(v) / sqrt(c2) + eps, p -= (lr / c1) m /
+     * denom; float lanes are twice as many as double ones and the sqrt and division dominate */
+    const sl_real step = (sl_real)(lr / c1), inv_sc2 = (sl_real)(1.0 / sqrt(c2)), keep_r = (sl_real)keep,
+                  l2_r = (sl_real)l2, eps_r = (sl_real)eps, b1_r = (sl_real)b1, b2_r = (sl_real)b2,
+                  a1 = (sl_real)(1 - b1), a2 = (sl_real)(1 - b2);
     sl_real *restrict pp = p, *restrict mm = o->m, *restrict vv = o->v;
     const sl_real *restrict gg = g;
     for (size_t i = lo; i < hi; i++) {
-        double pi = (double)pp[i] * keep, gi = (double)gg[i] + l2 * pp[i];
-        double m = b1 * mm[i] + (1 - b1) * gi, v = b2 * vv[i] + (1 - b2) * gi * gi;
-        mm[i] = (sl_real)m;
-        vv[i] = (sl_real)v;
-        pp[i] = (sl_real)(pi - step * m / (sqrt(v * inv_c2) + eps));
+        sl_real pi = pp[i] * keep_r, gi = gg[i] + l2_r * pp[i];
+        sl_real m = b1_r * mm[i] + a1 * gi, v = b2_r * vv[i] + a2 * gi * gi;
+        mm[i] = m;
+        vv[i] = v;
+        pp[i] = pi - step * m / (SQRT(v) * inv_sc2 + eps_r);
     }
 }
 
