@@ -99,8 +99,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < all.n; i++) {
         cfg.augment.items = all.items + i;
         cfg.augment.n = 1;
-        printf("  %-12s %8.1f\n", sl_aug_type_name(all.items[i].type),
-               time_chain(&cfg, NULL, sig, n, n_real, bands, frames, runs));
+        /* a feature transform acts after the front end: timed with it */
+        int feat = all.items[i].type == SL_AUG_SPECAUGMENT || all.items[i].type == SL_AUG_TIME_WARP;
+        printf("  %-12s %8.1f%s\n", sl_aug_type_name(all.items[i].type),
+               time_chain(&cfg, feat ? fz : NULL, sig, n, n_real, bands, frames, runs),
+               feat ? "  (with the front end)" : "");
     }
     cfg.augment = all;
     double chain = time_chain(&cfg, NULL, sig, n, n_real, bands, frames, runs);

@@ -70,10 +70,28 @@ void sl_aug_synth_ir(sl_rng *r, double rt60, double sample_rate, float *ir, size
 /* y[0..n) = the first n samples of the linear convolution of x (n) with ir (m), by FFT (one
  * transform of the next power of two >= n + m - 1); y may equal x. Allocates its work space. */
 sl_status sl_aug_convolve(const float *x, size_t n, const float *ir, size_t m, float *y);
+/* The same convolution with its FFT plan and work space made once, for signals of n samples and
+ * responses of at most m_max (a longer one is cut to n): sl_aug_conv_spectrum gives a response's
+ * spectrum (nfft + 2 floats, into H, which may be c->H), sl_aug_conv_run convolves x (n) with it
+ * into y (n; y may be x). Not for two threads at once. */
+typedef struct {
+    struct sl_fft *fft;
+    size_t n, nfft;
+    void *mem;
+    float *t, *X, *H;
+} sl_aug_conv;
+sl_status sl_aug_conv_new(sl_aug_conv *c, size_t n, size_t m_max);
+void sl_aug_conv_free(sl_aug_conv *c); /* NULL-safe */
+void sl_aug_conv_spectrum(sl_aug_conv *c, const float *ir, size_t m, float *H);
+sl_status sl_aug_conv_run(sl_aug_conv *c, const float *x, const float *H, float *y);
 /* Pitch shift by semitones (|semitones| <= 12) keeping the duration: resampling by
  * 2^(semitones / 12) (libsoxr) then time-scale modification back to n samples by WSOLA
  * (waveform-similarity overlap-add, Verhelst and Roelands 1993). out has n samples; allocates. */
 sl_status sl_aug_pitch(const float *x, size_t n, double semitones, double sample_rate, float *out);
+/* The same with the resampling done by band-limited interpolation through tab (its cutoff fit for
+ * the ratio 2^(semitones / 12)), as the chain does; tab NULL: libsoxr. */
+sl_status sl_aug_pitch_with(const sl_aug_sinc *tab, const float *x, size_t n, double semitones, double sample_rate,
+                            float *out);
 
 /* ---- multi-channel sensor series (sensor.c) ------------------------------------------------ */
 

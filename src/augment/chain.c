@@ -30,6 +30,9 @@ typedef struct {
     size_t n_clips;
     size_t axes[64][3];       /* rotate: triplets of channels */
     size_t n_triplets;
+    float *spectra;           /* reverb: each response's spectrum (n_rooms x (nfft + 2)), made once */
+    size_t *room_len;         /* reverb: each response's length */
+    size_t n_rooms, nfft, m_max;
     sl_aug_sinc *sinc;        /* speed: interpolation tables, [0] for factors up to 1, then one per
                                  SPEED_BUCKET of faster factors (its cutoff that of the fastest) */
     size_t n_sinc;
@@ -50,6 +53,47 @@ struct sl_augmenter {
 #define SPEED_CUTOFF 0.96
 #define SPEED_BUCKET 0.02
 static size_t speed_bucket(double factor) { return factor > 1 ? (size_t)ceil((factor - 1) / SPEED_BUCKET - 1e-9) : 0; }
+
+/* Synthetic rooms made up front: RT60s spread evenly over the range, one response each. */
+#define SYNTH_ROOMS 64
+
+/* The responses of a reverb transform (its folder's, or SYNTH_ROOMS synthetic ones) and their
+ * spectra at the FFT size that convolves an example with the longest. */
+static sl_status make_rooms(const sl_augmenter *a, transform *t, uint64_t seed, size_t item)
+{
+    const sl_aug_config *c = t->cfg;
+    size_t n_rooms = t->n_clips ? t->n_clips : SYNTH_ROOMS, m_max = 0;
+    float *ir = NULL;
+    sl_status s = SL_OK;
+    t->room_len = malloc(n_rooms * sizeof *t->room_len);
+    if (!t->room_len) return sl_fail(SL_ENOMEM, "out of memory");
+    for (size_t j = 0; j < n_rooms; j++) {
+        size_t m = t->n_clips ? t->clips[j].n
+                              : (size_t)ceil((c->range[0] + (c->range[1] - c->range[0]) * ((double)j + 0.5) / SYNTH_ROOMS) * a->rate);
+        t->room_len[j] = m < 2 ? 2 : m;
+        if (t->room_len[j] > m_max) m_max = t->room_len[j];
+    }
+    sl_aug_conv conv;
+    SL_TRY(sl_aug_conv_new(&conv, a->n_samples, m_max));
+    t->nfft = conv.nfft;
+    t->m_max = m_max;
+    t->n_rooms = n_rooms;
+    t->spectra = malloc(n_rooms * (conv.nfft + 2) * sizeof *t->spectra);
+    if (!t->n_clips) ir = malloc(m_max * sizeof *ir);
+    if (!t->spectra || (!t->n_clips && !ir)) s = sl_fail(SL_ENOMEM, "out of memory");
+    for (size_t j = 0; s == SL_OK && j < n_rooms; j++) {
+        const float *h = t->n_clips ? t->clips[j].x : ir;
+        if (!t->n_clips) {
+            sl_rng r = sl_rng_make(seed ^ 0x5245564552ull, (uint64_t)item << 32 | j);
+            double rt60 = c->range[0] + (c->range[1] - c->range[0]) * ((double)j + 0.5) / SYNTH_ROOMS;
+            sl_aug_synth_ir(&r, rt60, a->rate, ir, t->room_len[j]);
+        }
+        sl_aug_conv_spectrum(&conv, h, t->room_len[j], t->spectra + j * (conv.nfft + 2));
+    }
+    free(ir);
+    sl_aug_conv_free(&conv);
+    return s;
+}
 
 static int is_signal_type(int type) { return type <= SL_AUG_SERIES_WARP; }
 static int is_feature_type(int type) { return type == SL_AUG_SPECAUGMENT || type == SL_AUG_TIME_WARP; }
@@ -135,6 +179,8 @@ void sl_augmenter_free(sl_augmenter *a)
         for (size_t j = 0; j < a->t[i].n_clips; j++) free(a->t[i].clips[j].x);
         free(a->t[i].clips);
         for (size_t j = 0; j < a->t[i].n_sinc; j++) sl_aug_sinc_free(&a->t[i].sinc[j]);
+        free(a->t[i].spectra);
+        free(a->t[i].room_len);
         free(a->t[i].sinc);
     }
     free(a->t);
@@ -196,9 +242,11 @@ sl_status sl_augmenter_new(sl_augmenter **out, const sl_config *cfg, size_t chan
             break;
         case SL_AUG_REVERB:
             if (*c->folder) s = load_folder(where, c->folder, a->rate, 1, &t->clips, &t->n_clips);
+            if (s == SL_OK) s = make_rooms(a, t, seed, i);
             break;
         case SL_AUG_SPEED:
-            t->n_sinc = 1 + speed_bucket(c->range[1]);
+        case SL_AUG_PITCH: /* pitch resamples by 2^(semitones / 12), then stretches back */
+            t->n_sinc = 1 + speed_bucket(c->type == SL_AUG_SPEED ? c->range[1] : pow(2.0, c->range[1] / 12));
             if (!(t->sinc = calloc(t->n_sinc, sizeof *t->sinc))) s = sl_fail(SL_ENOMEM, "out of memory");
             for (size_t j = 0; s == SL_OK && j < t->n_sinc; j++)
                 s = sl_aug_sinc_new(&t->sinc[j], SPEED_CUTOFF / (1 + SPEED_BUCKET * (double)j));
@@ -237,12 +285,16 @@ double sl_augmenter_mixup(const sl_augmenter *a, double *p)
 }
 
 struct sl_aug_worker {
-    float *scratch; /* 2 n_samples + 2 frames */
+    float *scratch;           /* 2 n_samples + 2 frames */
+    sl_aug_conv *conv;        /* per item: reverb's FFT plan and work space (unused for others) */
+    size_t n;
 };
 
 void sl_aug_worker_free(sl_aug_worker *w)
 {
     if (!w) return;
+    for (size_t i = 0; w->conv && i < w->n; i++) sl_aug_conv_free(&w->conv[i]);
+    free(w->conv);
     free(w->scratch);
     free(w);
 }
@@ -251,9 +303,16 @@ sl_status sl_aug_worker_new(sl_aug_worker **out, const sl_augmenter *a)
 {
     *out = NULL;
     sl_aug_worker *w = calloc(1, sizeof *w);
-    if (!w || !(w->scratch = malloc((2 * a->n_samples + 2 * a->frames + 16) * sizeof *w->scratch))) {
-        free(w);
-        return sl_fail(SL_ENOMEM, "out of memory");
+    if (!w) return sl_fail(SL_ENOMEM, "out of memory");
+    w->n = a->n;
+    w->scratch = malloc((2 * a->n_samples + 2 * a->frames + 16) * sizeof *w->scratch);
+    w->conv = calloc(a->n ? a->n : 1, sizeof *w->conv);
+    sl_status s = w->scratch && w->conv ? SL_OK : sl_fail(SL_ENOMEM, "out of memory");
+    for (size_t i = 0; s == SL_OK && i < a->n; i++)
+        if (a->t[i].cfg->type == SL_AUG_REVERB) s = sl_aug_conv_new(&w->conv[i], a->n_samples, a->t[i].m_max);
+    if (s != SL_OK) {
+        sl_aug_worker_free(w);
+        return s;
     }
     *out = w;
     return SL_OK;
@@ -276,34 +335,22 @@ static void noise_segment(const transform *t, sl_rng *r, float *seg, size_t n)
     for (size_t i = 0, k = off; i < n; i++, k = k + 1 < c->n ? k + 1 : 0) seg[i] = c->x[k];
 }
 
-static sl_status reverb(const sl_augmenter *a, const transform *t, sl_rng *r, float *x, size_t n_real, size_t *m_out)
+/* One of the transform's rooms (drawn), convolved by FFT with its stored spectrum; the level over
+ * the recording is kept (gain is a transform of its own). */
+static sl_status reverb(const sl_augmenter *a, const transform *t, sl_aug_conv *conv, sl_rng *r, float *x,
+                        size_t n_real, size_t *m_out)
 {
-    const float *ir;
-    size_t m;
-    float *own = NULL;
-    if (t->n_clips) {
-        const clip *c = &t->clips[t->n_clips > 1 ? sl_rng_below(r, (uint32_t)t->n_clips) : 0];
-        ir = c->x;
-        m = c->n;
-    } else {
-        double rt60 = uniform(r, t->cfg->range[0], t->cfg->range[1]);
-        m = (size_t)ceil(rt60 * a->rate);
-        if (m < 2) m = 2;
-        if (!(own = malloc(m * sizeof *own))) return sl_fail(SL_ENOMEM, "out of memory");
-        sl_aug_synth_ir(r, rt60, a->rate, own, m);
-        ir = own;
-    }
-    *m_out = m;
-    sl_status s = SL_OK;
-    for (size_t ch = 0; s == SL_OK && ch < a->channels; ch++) {
+    size_t j = t->n_rooms > 1 ? sl_rng_below(r, (uint32_t)t->n_rooms) : 0;
+    const float *H = t->spectra + j * (t->nfft + 2);
+    *m_out = t->room_len[j];
+    for (size_t ch = 0; ch < a->channels; ch++) {
         float *xc = x + ch * a->n_samples;
         double before = sl_aug_power(xc, n_real);
-        s = sl_aug_convolve(xc, a->n_samples, ir, m, xc);
-        double after = sl_aug_power(xc, n_real); /* the level stays: gain is a transform of its own */
-        if (s == SL_OK && after > 0 && before > 0) sl_aug_gain(xc, a->n_samples, 10 * log10(before / after));
+        SL_TRY(sl_aug_conv_run(conv, xc, H, xc));
+        double after = sl_aug_power(xc, n_real);
+        if (after > 0 && before > 0) sl_aug_gain(xc, a->n_samples, 10 * log10(before / after));
     }
-    free(own);
-    return s;
+    return SL_OK;
 }
 
 static sl_status filter(const sl_augmenter *a, const transform *t, sl_rng *r, float *x)
@@ -372,7 +419,8 @@ sl_status sl_augment_signal(const sl_augmenter *a, sl_aug_worker *w, float *x, s
         case SL_AUG_PITCH: {
             double st = uniform(&r, c->range[0], c->range[1]);
             for (size_t ch = 0; ch < C && *n_real; ch++) {
-                SL_TRY(sl_aug_pitch(x + ch * n, *n_real, st, a->rate, scratch));
+                SL_TRY(sl_aug_pitch_with(&t->sinc[speed_bucket(pow(2.0, st / 12))], x + ch * n, *n_real, st, a->rate,
+                                         scratch));
                 memcpy(x + ch * n, scratch, *n_real * sizeof *x);
             }
             break;
@@ -389,7 +437,7 @@ sl_status sl_augment_signal(const sl_augmenter *a, sl_aug_worker *w, float *x, s
         }
         case SL_AUG_REVERB: {
             size_t m = 0;
-            SL_TRY(reverb(a, t, &r, x, *n_real, &m));
+            SL_TRY(reverb(a, t, &w->conv[i], &r, x, *n_real, &m));
             *n_real = *n_real + m - 1 < n ? *n_real + m - 1 : n; /* the recording now ends with the tail */
             break;
         }

@@ -55,47 +55,78 @@ void sl_aug_synth_ir(sl_rng *r, double rt60, double sample_rate, float *ir, size
     for (size_t i = 0; i < n; i++) ir[i] = (float)(ir[i] * g);
 }
 
-sl_status sl_aug_convolve(const float *x, size_t n, const float *ir, size_t m, float *y)
+sl_status sl_aug_conv_new(sl_aug_conv *c, size_t n, size_t m_max)
 {
+    memset(c, 0, sizeof *c);
     if (n == 0) return sl_fail(SL_EARG, "convolve: empty signal (n = 0)");
-    if (m == 0) return sl_fail(SL_EARG, "convolve: empty impulse response (m = 0)");
-    if (!x || !ir || !y) return sl_fail(SL_EARG, "convolve: no signal, impulse response or output given");
+    if (m_max == 0) return sl_fail(SL_EARG, "convolve: empty impulse response (m = 0)");
     /* y[0..n) depends on ir[0..n) only: a longer response is cut, which keeps the transform small */
-    if (m > n) m = n;
-    size_t len = n + m - 1, nfft = 1;
+    if (m_max > n) m_max = n;
+    size_t len = n + m_max - 1, nfft = 1;
     if (len > MAX_FFT)
-        return sl_fail(SL_EARG, "convolve: %zu + %zu - 1 samples need an FFT over the limit of %zu", n, m, MAX_FFT);
+        return sl_fail(SL_EARG, "convolve: %zu + %zu - 1 samples need an FFT over the limit of %zu", n, m_max, MAX_FFT);
     while (nfft < len) nfft <<= 1;
-
     /* work space: the padded time signal (nfft), the two spectra (nfft / 2 + 1 complex each),
      * each 64-byte aligned */
     size_t t_floats = round_up(nfft), s_floats = round_up(nfft + 2);
-    void *mem = malloc((t_floats + 2 * s_floats + ALIGN_FLOATS) * sizeof(float));
-    if (!mem) return sl_fail(SL_ENOMEM, "convolve: out of memory (FFT of %zu)", nfft);
-    float *t = align_up(mem), *X = t + t_floats, *H = X + s_floats;
-    sl_fft *fft = NULL;
-    sl_status s = sl_fft_new(&fft, nfft);
+    c->mem = malloc((t_floats + 2 * s_floats + ALIGN_FLOATS) * sizeof(float));
+    if (!c->mem) return sl_fail(SL_ENOMEM, "convolve: out of memory (FFT of %zu)", nfft);
+    c->t = align_up(c->mem);
+    c->X = c->t + t_floats;
+    c->H = c->X + s_floats;
+    c->nfft = nfft;
+    c->n = n;
+    sl_status s = sl_fft_new(&c->fft, nfft);
     if (s != SL_OK) {
-        free(mem);
+        free(c->mem);
+        memset(c, 0, sizeof *c);
         sl_error_prefix("convolve");
-        return s;
     }
-    memcpy(t, x, n * sizeof *t);
-    memset(t + n, 0, (nfft - n) * sizeof *t);
-    sl_fft_forward(fft, t, X);
-    memcpy(t, ir, m * sizeof *t);
-    memset(t + m, 0, (nfft - m) * sizeof *t);
-    sl_fft_forward(fft, t, H);
+    return s;
+}
+
+void sl_aug_conv_free(sl_aug_conv *c)
+{
+    if (!c) return;
+    sl_fft_free(c->fft);
+    free(c->mem);
+    memset(c, 0, sizeof *c);
+}
+
+void sl_aug_conv_spectrum(sl_aug_conv *c, const float *ir, size_t m, float *H)
+{
+    if (m > c->n) m = c->n;
+    memcpy(c->t, ir, m * sizeof *c->t);
+    memset(c->t + m, 0, (c->nfft - m) * sizeof *c->t);
+    sl_fft_forward(c->fft, c->t, H);
+}
+
+sl_status sl_aug_conv_run(sl_aug_conv *c, const float *x, const float *H, float *y)
+{
+    size_t n = c->n, nfft = c->nfft;
+    float *X = c->X;
+    memcpy(c->t, x, n * sizeof *c->t);
+    memset(c->t + n, 0, (nfft - n) * sizeof *c->t);
+    sl_fft_forward(c->fft, c->t, X);
     for (size_t k = 0; k <= nfft / 2; k++) {
         float xr = X[2 * k], xi = X[2 * k + 1], hr = H[2 * k], hi = H[2 * k + 1];
         X[2 * k] = xr * hr - xi * hi;
         X[2 * k + 1] = xr * hi + xi * hr;
     }
-    s = sl_fft_inverse(fft, X, t); /* scaled by 1 / nfft */
+    sl_status s = sl_fft_inverse(c->fft, X, c->t); /* scaled by 1 / nfft */
     /* x was read in full above, so y may be x */
-    if (s == SL_OK) memcpy(y, t, n * sizeof *y);
+    if (s == SL_OK) memcpy(y, c->t, n * sizeof *y);
     else sl_error_prefix("convolve");
-    sl_fft_free(fft);
-    free(mem);
+    return s;
+}
+
+sl_status sl_aug_convolve(const float *x, size_t n, const float *ir, size_t m, float *y)
+{
+    if (!x || !ir || !y) return sl_fail(SL_EARG, "convolve: no signal, impulse response or output given");
+    sl_aug_conv c;
+    SL_TRY(sl_aug_conv_new(&c, n, m));
+    sl_aug_conv_spectrum(&c, ir, m, c.H);
+    sl_status s = sl_aug_conv_run(&c, x, c.H, y);
+    sl_aug_conv_free(&c);
     return s;
 }
