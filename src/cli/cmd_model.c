@@ -1,9 +1,11 @@
 /* sigloop model CONFIG: the network the config describes, layer by layer. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "sigloop/budget.h"
 #include "sigloop/config.h"
 #include "sigloop/dataset.h"
 #include "sigloop/features.h"
@@ -94,7 +96,25 @@ int cmd_model(int argc, char **argv)
     printf("(batch norm's running statistics, %zu values, are state, not parameters; batch norm folds into the\n"
            " convolutions before it on a device)\n",
            sl_graph_n_state(g));
+    /* activation memory for one example: tensors placed by lifetime in one arena */
+    size_t peak[2] = {0, 0}, total = 0, n_t = 0;
+    for (int b = 0; b < 2; b++) {
+        sl_plan_tensor *t = NULL;
+        s = sl_graph_tensors(g, b ? 1 : 4, &t, &n_t);
+        if (s == SL_OK) s = sl_plan_greedy(t, n_t, 16, &peak[b]);
+        for (size_t i = 0; s == SL_OK && b == 0 && i < n_t; i++) total += t[i].size;
+        free(t);
+    }
+    if (s == SL_OK)
+        printf("activations: %.1f KiB as float32 (%.1f KiB as int8) in one arena, each of the %zu tensors placed\n"
+               " by its lifetime; %.1f KiB if each had a buffer of its own\n",
+               (double)peak[0] / 1024, (double)peak[1] / 1024, n_t, (double)total / 1024);
     sl_graph_free(g);
+    if (s != SL_OK) {
+        cli_error("%s", sl_last_error());
+        sl_config_free(&cfg);
+        return CLI_FAIL;
+    }
     sl_config_free(&cfg);
     return CLI_OK;
 }

@@ -10,6 +10,8 @@ grep -q "^total: 65,082 parameters" "$tmp/m.txt" && pass || fail "total: $(grep 
 grep -Eq "^ +1  stem +conv1d +16 x 98 +1,920 +188,160$" "$tmp/m.txt" && pass || fail "stem row"
 grep -Eq "^ +25  s3_b1_conv2 +conv1d +48 x 13 +20,736 +269,568$" "$tmp/m.txt" && pass || fail "last conv row"
 grep -Eq "^ +32  logits +dense +10 +490 +480$" "$tmp/m.txt" && pass || fail "logits row"
+# activations: at the stem, its input (40 x 98) and output (16 x 98) are alive: 21,952 B = 21.4 KiB
+grep -q "^activations: 21.4 KiB as float32 (5.4 KiB as int8) in one arena" "$tmp/m.txt" && pass || fail "activations: $(grep activations "$tmp/m.txt")"
 # TC-ResNet14 (two blocks per stage) and a narrower width
 "$SIGLOOP" model "$ex/fsdd.yaml" -o "$tmp/none" --set model.blocks=2 --set model.width_multiplier=1.5 >"$tmp/m14.txt" 2>&1 && pass || fail "tc-resnet14"
 grep -q "s3_b2_relu2" "$tmp/m14.txt" && pass || fail "no second block"
