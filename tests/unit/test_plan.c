@@ -31,6 +31,16 @@ static void assert_no_overlap(const sl_plan_tensor *t, size_t n, size_t peak, co
     }
 }
 
+/* Plans t (n tensors, alignment 1) and checks the known optimum: the live maximum, reached. */
+static void expect_optimum(sl_plan_tensor *t, size_t n, size_t want, const char *what)
+{
+    size_t peak;
+    assert_int_equal(sl_plan_greedy(t, n, 1, &peak), SL_OK);
+    if (sl_plan_live_max(t, n) != want) fail_msg("%s: live maximum %zu, want %zu", what, sl_plan_live_max(t, n), want);
+    if (peak != want) fail_msg("%s: arena %zu, want %zu", what, peak, want);
+    assert_no_overlap(t, n, peak, what);
+}
+
 /* A chain a -> b -> c -> d -> e: each tensor is alive while it is written and while the next
  * step reads it, so at step i only tensors i-1 and i are alive, and the optimum is the largest
  * sum of two neighbours: max(100 + 200, 200 + 50, 50 + 300, 300 + 10) = 350. */
@@ -38,11 +48,8 @@ static void test_chain(void **state)
 {
     (void)state;
     sl_plan_tensor t[5] = {{100, 0, 1, 0}, {200, 1, 2, 0}, {50, 2, 3, 0}, {300, 3, 4, 0}, {10, 4, 4, 0}};
+    expect_optimum(t, 5, 350, "chain");
     size_t peak;
-    assert_int_equal(sl_plan_greedy(t, 5, 1, &peak), SL_OK);
-    assert_int_equal(sl_plan_live_max(t, 5), 350);
-    assert_int_equal(peak, 350);
-    assert_no_overlap(t, 5, peak, "chain");
     /* alignment rounds offsets up */
     sl_plan_tensor u[2] = {{10, 0, 1, 0}, {7, 1, 1, 0}};
     assert_int_equal(sl_plan_greedy(u, 2, 16, &peak), SL_OK);
@@ -58,11 +65,7 @@ static void test_residual_block(void **state)
 {
     (void)state;
     sl_plan_tensor t[6] = {{64, 0, 4, 0}, {64, 1, 2, 0}, {64, 2, 3, 0}, {64, 3, 4, 0}, {64, 4, 5, 0}, {64, 5, 5, 0}};
-    size_t peak;
-    assert_int_equal(sl_plan_greedy(t, 6, 1, &peak), SL_OK);
-    assert_int_equal(sl_plan_live_max(t, 6), 192);
-    assert_int_equal(peak, 192);
-    assert_no_overlap(t, 6, peak, "residual");
+    expect_optimum(t, 6, 192, "residual");
 }
 
 /* A dense block of two layers, growth 16 on a 32-byte input: x (0, 32 B) -> a = f(x) (1, 16 B) ->
@@ -72,11 +75,7 @@ static void test_dense_block(void **state)
 {
     (void)state;
     sl_plan_tensor t[5] = {{32, 0, 2, 0}, {16, 1, 2, 0}, {48, 2, 4, 0}, {16, 3, 4, 0}, {64, 4, 4, 0}};
-    size_t peak;
-    assert_int_equal(sl_plan_greedy(t, 5, 1, &peak), SL_OK);
-    assert_int_equal(sl_plan_live_max(t, 5), 128);
-    assert_int_equal(peak, 128);
-    assert_no_overlap(t, 5, peak, "dense");
+    expect_optimum(t, 5, 128, "dense");
 }
 
 static void test_errors(void **state)
