@@ -29,7 +29,8 @@ static size_t bn_saved(const sl_node *nd, size_t n)
  * buffer, which the compiler vectorises whatever t is (TC-ResNet's rows are 13 to 98 long), and
  * the buffer then in double. Each buffer value sums only n terms. */
 #define CHUNK 256
-static double rows_sum(const sl_real *x, size_t n, size_t stride, size_t t)
+/* sum x over the rows, or with square sum (x - c)^2 */
+static double rows_sum(const sl_real *x, size_t n, size_t stride, size_t t, sl_real c, int square)
 {
     sl_real buf[CHUNK];
     double s = 0;
@@ -38,23 +39,10 @@ static double rows_sum(const sl_real *x, size_t n, size_t stride, size_t t)
         for (size_t i = 0; i < len; i++) buf[i] = 0;
         for (size_t r = 0; r < n; r++) {
             const sl_real *restrict p = x + r * stride + i0;
-            for (size_t i = 0; i < len; i++) buf[i] += p[i];
-        }
-        for (size_t i = 0; i < len; i++) s += buf[i];
-    }
-    return s;
-}
-/* sum (x - c)^2 over the rows */
-static double rows_sqdev(const sl_real *x, size_t n, size_t stride, size_t t, sl_real c)
-{
-    sl_real buf[CHUNK];
-    double s = 0;
-    for (size_t i0 = 0; i0 < t; i0 += CHUNK) {
-        size_t len = t - i0 < CHUNK ? t - i0 : CHUNK;
-        for (size_t i = 0; i < len; i++) buf[i] = 0;
-        for (size_t r = 0; r < n; r++) {
-            const sl_real *restrict p = x + r * stride + i0;
-            for (size_t i = 0; i < len; i++) buf[i] += (p[i] - c) * (p[i] - c);
+            if (square)
+                for (size_t i = 0; i < len; i++) buf[i] += (p[i] - c) * (p[i] - c);
+            else
+                for (size_t i = 0; i < len; i++) buf[i] += p[i];
         }
         for (size_t i = 0; i < len; i++) s += buf[i];
     }
@@ -95,9 +83,9 @@ static void bn_forward_channels(const sl_op_args *a, size_t c0, size_t c1)
     for (size_t ch = c0; ch < c1; ch++) {
         double mean, inv;
         if (a->training) {
-            double s = rows_sum(a->x[0] + ch * t, a->n, c * t, t);
+            double s = rows_sum(a->x[0] + ch * t, a->n, c * t, t, 0, 0);
             mean = s / (double)m;
-            double s2 = rows_sqdev(a->x[0] + ch * t, a->n, c * t, t, (sl_real)mean);
+            double s2 = rows_sum(a->x[0] + ch * t, a->n, c * t, t, (sl_real)mean, 1);
             double var = s2 / (double)m;
             inv = 1.0 / sqrt(var + nd->eps);
             a->saved[ch] = (sl_real)mean;
