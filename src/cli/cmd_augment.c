@@ -21,8 +21,8 @@ static const char help[] =
     "\n"
     "Applies the config's augment: list to N training examples (picked at random with train.seed)\n"
     "as training would in the given epoch, and writes for each the original and the augmented\n"
-    "recording (NNN_LABEL_orig.wav, NNN_LABEL_aug.wav) and an HTML page, index.html, with both\n"
-    "spectrograms (the standardised features the network sees, feature transforms included) and\n"
+    "recording (NNN_LABEL_orig.wav, NNN_LABEL_aug.wav), both spectrograms side by side as an image\n"
+    "(NNN_LABEL.png), and an HTML page, index.html, with the spectrograms (the standardised features the network sees, feature transforms included) and\n"
     "audio players. mixup mixes whole batches and is not shown. The data and feature steps run\n"
     "first when their files are missing.\n"
     "\n"
@@ -60,12 +60,13 @@ static void html_text(FILE *f, const char *s)
 }
 
 /* The heat map of f (bands, frames) as an <img> with a PNG data URI. */
-static sl_status write_image(FILE *html, const float *f, size_t bands, size_t frames, const char *alt)
+static sl_status write_image(FILE *html, const float *f, size_t bands, size_t frames, float lo, float hi,
+                             const char *alt)
 {
     uint8_t *png = NULL;
     size_t len = 0;
     char *b64 = NULL;
-    SL_TRY(sl_heatmap_png(f, bands, frames, 1, -3, 3, 1, &png, &len)); /* scaled by the page */
+    SL_TRY(sl_heatmap_png(f, bands, frames, 1, lo, hi, 1, &png, &len)); /* scaled by the page */
     sl_status s = sl_base64(png, len, &b64);
     free(png);
     if (s != SL_OK) return s;
@@ -73,6 +74,37 @@ static sl_status write_image(FILE *html, const float *f, size_t bands, size_t fr
             3 * bands, b64);
     free(b64);
     return SL_OK;
+}
+
+/* The colour range of a pair of feature matrices: their smallest and largest value, so the two
+ * compare and the speech shows. */
+static void pair_range(const float *f0, const float *f1, size_t n, float *lo, float *hi)
+{
+    *lo = *hi = f0[0];
+    for (size_t i = 0; i < n; i++) {
+        *lo = fminf(*lo, fminf(f0[i], f1[i]));
+        *hi = fmaxf(*hi, fmaxf(f0[i], f1[i]));
+    }
+    if (!(*hi > *lo)) *hi = *lo + 1;
+}
+
+/* before | after, a gap of 4 frames between (at the lowest colour), 2 pixels per cell, as a PNG file */
+static sl_status write_pair_png(const char *path, const float *f0, const float *f1, size_t bands, size_t frames,
+                                float lo, float hi, float *pair)
+{
+    size_t cols = 2 * frames + 4;
+    for (size_t b = 0; b < bands; b++) {
+        float *row = pair + b * cols;
+        memcpy(row, f0 + b * frames, frames * sizeof *row);
+        for (size_t g = 0; g < 4; g++) row[frames + g] = lo;
+        memcpy(row + frames + 4, f1 + b * frames, frames * sizeof *row);
+    }
+    uint8_t *png = NULL;
+    size_t len = 0;
+    SL_TRY(sl_heatmap_png(pair, bands, cols, 1, lo, hi, 2, &png, &len));
+    sl_status s = sl_write_file_atomic(path, png, len);
+    free(png);
+    return s;
 }
 
 static void standardise(float *f, size_t bands, size_t frames, const double *mean, const double *std)
@@ -157,8 +189,9 @@ int cmd_augment(int argc, char **argv)
     if (s == SL_OK) s = sl_aug_worker_new(&w, aug);
     float *x = malloc(channels * n_samples * sizeof *x), *y = malloc(channels * n_samples * sizeof *y);
     float *f0 = malloc(bands * frames * sizeof *f0), *f1 = malloc(bands * frames * sizeof *f1);
+    float *pair = malloc(bands * (2 * frames + 4) * sizeof *pair);
     void *scratch = fz ? malloc(sl_featurizer_scratch_size(fz, n_samples)) : NULL;
-    if (s == SL_OK && (!x || !y || !f0 || !f1 || !scratch)) s = sl_fail(SL_ENOMEM, "out of memory");
+    if (s == SL_OK && (!x || !y || !f0 || !f1 || !pair || !scratch)) s = sl_fail(SL_ENOMEM, "out of memory");
     if (s == SL_OK) s = sl_mkdirs(dir);
 
     char *page = NULL;
@@ -175,7 +208,7 @@ int cmd_augment(int argc, char **argv)
               html);
         html_text(html, cfg.name);
         fprintf(html, "</h1>\n<p>%zu training examples, epoch %ld, seed %llu. Spectrograms: the standardised features "
-                      "the network sees (low bands at the bottom; colour from -3 to +3 standard deviations).</p>\n<p>",
+                      "the network sees (low bands at the bottom; each pair coloured over its own range).</p>\n<p>",
                 n, epoch, (unsigned long long)cfg.train.seed);
         for (size_t i = 0; i < cfg.augment.n; i++) {
             fprintf(html, "%s<code>%s</code> (p %g)", i ? ", " : "Chain: ", sl_aug_type_name(cfg.augment.items[i].type),
@@ -210,6 +243,10 @@ int cmd_augment(int argc, char **argv)
         standardise(f0, bands, frames, mean, mean + bands);
         standardise(f1, bands, frames, mean, mean + bands);
         sl_augment_features(aug, w, f1, (uint64_t)epoch, row);
+        snprintf(path, sizeof path, "%s/%03zu_%s.png", dir, k, label);
+        float lo, hi;
+        pair_range(f0, f1, bands * frames, &lo, &hi);
+        if ((s = write_pair_png(path, f0, f1, bands, frames, lo, hi, pair)) != SL_OK) break;
         fprintf(html, "<tr><td><b>");
         html_text(html, e->label);
         fputs("</b><br>", html);
@@ -217,10 +254,10 @@ int cmd_augment(int argc, char **argv)
         fputs("<br><small>", html);
         html_text(html, e->path);
         fputs("</small></td><td>", html);
-        if ((s = write_image(html, f0, bands, frames, "original")) != SL_OK) break;
+        if ((s = write_image(html, f0, bands, frames, lo, hi, "original")) != SL_OK) break;
         if (is_audio) fprintf(html, "<audio controls preload=\"none\" src=\"%s\"></audio>", orig_name);
         fputs("</td><td>", html);
-        if ((s = write_image(html, f1, bands, frames, "augmented")) != SL_OK) break;
+        if ((s = write_image(html, f1, bands, frames, lo, hi, "augmented")) != SL_OK) break;
         if (is_audio) fprintf(html, "<audio controls preload=\"none\" src=\"%s\"></audio>", aug_name);
         fputs("</td></tr>\n", html);
     }
@@ -236,6 +273,7 @@ int cmd_augment(int argc, char **argv)
     free(y);
     free(f0);
     free(f1);
+    free(pair);
     free(scratch);
     free(train);
     free(mean);
@@ -250,8 +288,8 @@ int cmd_augment(int argc, char **argv)
         return CLI_FAIL;
     }
     if (!c.quiet)
-        printf("augment: %zu examples, epoch %ld, in %.2f s\nwrote %s%s\n", n, epoch, cli_now() - t0, index,
-               is_audio ? " and the original and augmented recordings (WAV) beside it" : "");
+        printf("augment: %zu examples, epoch %ld, in %.2f s\nwrote %s, the spectrograms as images%s beside it\n", n,
+               epoch, cli_now() - t0, index, is_audio ? " and the original and augmented recordings (WAV)" : "");
     sl_config_free(&cfg);
     return CLI_OK;
 }

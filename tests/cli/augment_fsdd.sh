@@ -8,6 +8,10 @@ cd "$tmp" || exit 1
 "$SIGLOOP" augment "$ex/fsdd.yaml" --preview 3 -o p1 >p1.txt 2>p1.err && pass || fail "preview: $(cat p1.err)"
 grep -q "^augment: 3 examples, epoch 0" p1.txt && pass || fail "summary: $(cat p1.txt)"
 [ "$(ls p1/*_orig.wav | wc -l)" -eq 3 ] && [ "$(ls p1/*_aug.wav | wc -l)" -eq 3 ] && pass || fail "WAV files: $(ls p1)"
+[ "$(ls p1/*.png | wc -l)" -eq 3 ] && pass || fail "PNG files: $(ls p1)"
+for f in p1/*.png; do
+  [ "$(head -c 8 "$f" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] && pass || fail "$f is not a PNG"
+done
 [ -s runs/fsdd/manifest.csv ] && [ -s runs/fsdd/features.bin ] && pass || fail "data and features not in runs/fsdd"
 # every WAV is readable at the data's rate and one second long
 for f in p1/*.wav; do
