@@ -112,6 +112,9 @@ typedef struct {
 enum { SL_ARCH_TC_RESNET, SL_ARCH_CNN, SL_ARCH_DENSENET, SL_ARCH_DS_CNN, SL_ARCH_RESNET };
 const char *sl_model_arch_name(int arch); /* "tc-resnet", ...; "?" for an unknown value */
 typedef struct {
+    int preset;               /* preset: none | tc-resnet8 | tc-resnet14 | mlperf-resnet8 |
+                                 mlperf-ds-cnn: sets the fields of a known network (src/io/config.c,
+                                 model_presets) before the section's other keys, which override it */
     int arch;                 /* arch: tc-resnet | cnn | densenet | ds-cnn | resnet (SL_ARCH_*) */
     size_t dims;              /* 1: the bands are channels of a 1-D convolution over time;
                                  2: the features are a one-channel image (1, bands, frames) and

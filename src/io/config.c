@@ -63,6 +63,8 @@ typedef struct {
     const char *unit;           /* for messages ("Hz", "dBFS") */
     const char *const *names;   /* F_ENUM: NULL-terminated; the struct holds the index */
     const struct section *sub;  /* F_SECTION */
+    const char *const *expands; /* F_ENUM: per value, the YAML mapping of fields it sets (NULL: none);
+                                   such a field is applied before the other keys of its mapping */
     size_t aux_off;             /* F_RANGE: offset of its has_ flag */
 } field;
 
@@ -160,8 +162,24 @@ const char *sl_model_arch_name(int arch)
     return arch >= 0 && arch < (int)(sizeof arch_names / sizeof *arch_names) - 1 ? arch_names[arch] : "?";
 }
 static const char *const init_names[] = {"pytorch", "kaiming", "xavier", NULL};
+/* model.preset: known networks. TC-ResNet8/14 (Choi et al. 2019) on 40 bands; MLPerf Tiny's
+ * ResNet-8 (its image classification shape, on a one-channel feature image) and its keyword
+ * spotting DS-CNN (stem 10 x 4 over frames x bands at stride 2, four depthwise-separable blocks of
+ * 64, dropout 0.4), as in the benchmark's reference models. */
+static const char *const preset_names[] = {"none", "tc-resnet8", "tc-resnet14", "mlperf-resnet8", "mlperf-ds-cnn", NULL};
+static const char *const model_presets[] = {
+    NULL,
+    "{arch: tc-resnet, dims: 1, widths: [16, 24, 32, 48], kernel: 9, stem_kernel: 3, blocks: 1}",
+    "{arch: tc-resnet, dims: 1, widths: [16, 24, 32, 48], kernel: 9, stem_kernel: 3, blocks: 2}",
+    "{arch: resnet, dims: 2, widths: [16, 16, 32, 64], kernel: 3, stem_kernel: 3, blocks: 1}",
+    "{arch: ds-cnn, dims: 2, widths: [64, 64, 64, 64, 64], kernel: 3, stem_shape: [4, 10], stem_stride: 2, "
+    "dropout: 0.4}",
+    NULL,
+};
+
 #define MODEL(m) offsetof(sl_model_config, m)
 static const field model_fields[] = {
+    FLD("preset", F_ENUM, MODEL(preset), "none", .names = preset_names, .expands = model_presets),
     FLD("arch", F_ENUM, MODEL(arch), "tc-resnet", .names = arch_names),
     FLD("dims", F_COUNT, MODEL(dims), "1", .lo = 1, .hi = 2),
     FLD("widths", F_FLOATLIST, MODEL(widths), "[16, 24, 32, 48]", .lo = 1, .hi = 4096),
@@ -643,6 +661,7 @@ static const char *fmt_num(char *buf, size_t size, double v)
 }
 
 static sl_status apply_section(load_ctx *c, const section *sec, void *base, const yn_node *map, const char *path);
+static sl_status expand(load_ctx *c, const field *f, void *base, int i, const char *path);
 static void apply_defaults(const section *sec, void *base);
 
 /* augment: "- name: {settings}" items, each a transform's defaults overridden by its settings. */
@@ -813,6 +832,7 @@ static sl_status apply_field(load_ctx *c, const field *f, void *base, const yn_n
             if (strcmp(text, f->names[i]) == 0) {
                 *(int *)p = i;
                 if (strcmp(f->key, "by") == 0) c->split_by_given = 1;
+                if (f->expands && f->expands[i]) return expand(c, f, base, i, path);
                 return SL_OK;
             }
         {
@@ -878,19 +898,41 @@ static sl_status apply_field(load_ctx *c, const field *f, void *base, const yn_n
     }
 }
 
+/* Keys whose field expands (a preset) go first, so the mapping's other keys override what they
+ * set, whatever the order in the file. */
 static sl_status apply_section(load_ctx *c, const section *sec, void *base, const yn_node *map, const char *path)
 {
-    for (size_t i = 0; i + 1 < map->n_items; i += 2) {
-        const yn_node *k = map->items[i], *v = map->items[i + 1];
-        char sub[512];
-        snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", k->value);
-        const field *f = NULL;
-        for (size_t j = 0; j < sec->n && !f; j++)
-            if (strcmp(sec->fields[j].key, k->value) == 0) f = &sec->fields[j];
-        if (!f) return unknown_key(c, sec, k, sub);
-        SL_TRY(apply_field(c, f, base, v, sub));
-    }
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i + 1 < map->n_items; i += 2) {
+            const yn_node *k = map->items[i], *v = map->items[i + 1];
+            char sub[512];
+            snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", k->value);
+            const field *f = NULL;
+            for (size_t j = 0; j < sec->n && !f; j++)
+                if (strcmp(sec->fields[j].key, k->value) == 0) f = &sec->fields[j];
+            if (!f) return unknown_key(c, sec, k, sub);
+            if ((f->expands != NULL) == (pass == 0)) SL_TRY(apply_field(c, f, base, v, sub));
+        }
     return SL_OK;
+}
+
+/* The fields value i of f stands for, applied to base (the section f belongs to). */
+static sl_status expand(load_ctx *c, const field *f, void *base, int i, const char *path)
+{
+    const section *sec = NULL;
+    for (size_t t = 0; t < top_section.n && !sec; t++)
+        if (top_section.fields[t].sub)
+            for (size_t j = 0; j < top_section.fields[t].sub->n; j++)
+                if (&top_section.fields[t].sub->fields[j] == f) sec = top_section.fields[t].sub;
+    if (!sec) return sl_fail(SL_EINTERNAL, "config: %s: no section", path);
+    yn_node *v = NULL;
+    SL_TRY(yn_parse(f->expands[i], strlen(f->expands[i]), path, &v));
+    const char *where = c->where;
+    c->where = NULL;
+    sl_status s = v ? apply_section(c, sec, base, v, path) : SL_OK;
+    c->where = where;
+    yn_free(v);
+    return s;
 }
 
 /* Sets the fields of sec from their default texts, through the same code as values from a file. */

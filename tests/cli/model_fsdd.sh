@@ -10,6 +10,11 @@ grep -q "^total: 65,082 parameters" "$tmp/m.txt" && pass || fail "total: $(grep 
 grep -Eq "^ +1  stem +conv1d +16 x 98 +1,920 +188,160$" "$tmp/m.txt" && pass || fail "stem row"
 grep -Eq "^ +25  s3_b1_conv2 +conv1d +48 x 13 +20,736 +269,568$" "$tmp/m.txt" && pass || fail "last conv row"
 grep -Eq "^ +32  logits +dense +10 +490 +480$" "$tmp/m.txt" && pass || fail "logits row"
+# presets: MLPerf Tiny's ResNet-8 and DS-CNN shapes, TC-ResNet14
+"$SIGLOOP" model "$ex/fsdd.yaml" -o "$tmp/none" --set model.preset=mlperf-resnet8 >"$tmp/p1.txt" 2>&1 && pass || fail "preset"
+grep -q "^total: 77,754 parameters" "$tmp/p1.txt" && pass || fail "mlperf-resnet8: $(grep '^total' "$tmp/p1.txt")"
+"$SIGLOOP" model "$ex/fsdd.yaml" -o "$tmp/none" --set model.preset=mlperf-ds-cnn >"$tmp/p2.txt" 2>&1 && pass || fail "preset"
+grep -q "^total: 23,050 parameters" "$tmp/p2.txt" && pass || fail "mlperf-ds-cnn: $(grep '^total' "$tmp/p2.txt")"
 # activations: at the stem, its input (40 x 98) and output (16 x 98) are alive: 21,952 B = 21.4 KiB
 grep -q "^activations: 21.4 KiB as float32 (5.4 KiB as int8) in one arena" "$tmp/m.txt" && pass || fail "activations: $(grep activations "$tmp/m.txt")"
 # TC-ResNet14 (two blocks per stage) and a narrower width

@@ -627,6 +627,43 @@ static void test_augment(void **state)
                  "t.yaml: augment[0].filter.cutoff: [100, 5000] Hz must lie within (0, 4000) Hz");
 }
 
+/* model.preset: a known network's fields, applied before the section's other keys, which win
+ * wherever they stand; the written config reads back the same. */
+static void test_model_preset(void **state)
+{
+    (void)state;
+    sl_config a, b;
+    const char *t1 = "data: {root: r}\nmodel: {dropout: 0.1, preset: mlperf-ds-cnn, widths: [32, 32, 32]}\n";
+    if (parse(&a, t1) != SL_OK) fail_msg("%s", sl_last_error());
+    assert_int_equal(a.model.arch, SL_ARCH_DS_CNN);
+    assert_int_equal(a.model.dims, 2);
+    assert_int_equal(a.model.stem_stride, 2);
+    assert_true(a.model.stem_shape.n == 2 && a.model.stem_shape.v[0] == 4 && a.model.stem_shape.v[1] == 10);
+    assert_true(a.model.dropout == 0.1);                     /* given before the preset: still wins */
+    assert_true(a.model.widths.n == 3 && a.model.widths.v[0] == 32); /* given after it */
+    char *w = write_to_string(&a);
+    assert_non_null(strstr(w, "\nmodel:\n  preset: mlperf-ds-cnn\n"));
+    if (sl_config_parse(&b, w, strlen(w), "w.yaml", "/", NULL, 0) != SL_OK) fail_msg("%s", sl_last_error());
+    char *w2 = write_to_string(&b);
+    assert_string_equal(w, w2);
+    free(w);
+    free(w2);
+    sl_config_free(&a);
+    sl_config_free(&b);
+    const char *t2 = "data: {root: r}\nmodel: {preset: mlperf-resnet8}\n";
+    assert_int_equal(parse(&a, t2), SL_OK);
+    assert_true(a.model.arch == SL_ARCH_RESNET && a.model.dims == 2 && a.model.kernel == 3 && a.model.widths.n == 4 &&
+                a.model.widths.v[1] == 16 && a.model.widths.v[3] == 64);
+    sl_config_free(&a);
+    const char *ov[] = {"model.preset=tc-resnet14"};
+    assert_int_equal(sl_config_parse(&a, t2, strlen(t2), "t.yaml", "/", ov, 1), SL_OK);
+    assert_true(a.model.arch == SL_ARCH_TC_RESNET && a.model.dims == 1 && a.model.blocks == 2 && a.model.kernel == 9);
+    sl_config_free(&a);
+    expect_error("data: {root: r}\nmodel: {preset: resnet8}\n",
+                 "t.yaml:2:17: model.preset: 'resnet8' is not one of: none, tc-resnet8, tc-resnet14, mlperf-resnet8, "
+                 "mlperf-ds-cnn");
+}
+
 static void test_round_trip_values(void **state)
 {
     (void)state;
@@ -772,6 +809,7 @@ int main(void)
         cmocka_unit_test(test_units),
         cmocka_unit_test(test_env),
         cmocka_unit_test(test_augment),
+        cmocka_unit_test(test_model_preset),
         cmocka_unit_test(test_round_trip_values),
         cmocka_unit_test(test_round_trip_and_file),
     };
