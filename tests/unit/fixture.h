@@ -1,10 +1,14 @@
-/* Reading the committed reference fixtures (little-endian float32 files under tests/fixtures,
- * or under $SIGLOOP_FIXTURES) in the cmocka tests. Include after <cmocka.h>. */
+/* Helpers of the cmocka tests: the committed reference fixtures (little-endian float32 files under
+ * tests/fixtures, or under $SIGLOOP_FIXTURES), and each test program's own scratch folder.
+ * Include after <cmocka.h>. */
 #ifndef SIGLOOP_TEST_FIXTURE_H
 #define SIGLOOP_TEST_FIXTURE_H
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+#include "sigloop/fileio.h"
 
 /* subdir/name, which must hold exactly count floats; fails the test otherwise. Caller frees. */
 static inline float *sl_test_fixture(const char *subdir, const char *name, size_t count)
@@ -21,6 +25,16 @@ static inline float *sl_test_fixture(const char *subdir, const char *name, size_
     fclose(f);
     if (got != count || extra) fail_msg("%s: expected exactly %zu floats", path, count);
     return x;
+}
+
+/* out = $SIGLOOP_TEST_TMP/name.PID (or under /tmp), created; 0, or -1 after printing why. */
+static inline int sl_test_tmp_dir(char *out, size_t size, const char *name)
+{
+    const char *t = getenv("SIGLOOP_TEST_TMP");
+    snprintf(out, size, "%s/%s.%d", t && *t ? t : "/tmp", name, (int)getpid());
+    if (sl_mkdirs(out) == SL_OK) return 0;
+    fprintf(stderr, "%s\n", sl_last_error());
+    return -1;
 }
 
 #endif

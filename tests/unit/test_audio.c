@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -20,26 +22,13 @@
 #include <unistd.h>
 
 #include "sigloop/audio.h"
+#include "sigloop/fileio.h"
 
 #define TWO_PI 6.283185307179586476925
 
 static char g_dir[1024];
 
 static void path_of(char *out, size_t size, const char *name) { snprintf(out, size, "%s/%s", g_dir, name); }
-
-/* mkdir -p */
-static int make_dirs(const char *path)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
 
 /* Writes interleaved float frames with libsndfile, clipping on (else +1.0 wraps to -1.0). That
  * mode rounds toward minus infinity in libsndfile before 1.2.3, so PCM reads back within one step
@@ -635,13 +624,7 @@ static int remove_dir(void **state)
 
 int main(void)
 {
-    const char *t = getenv("SIGLOOP_TEST_TMP");
-    if (!t || !*t || make_dirs(t) != 0) t = "/tmp";
-    snprintf(g_dir, sizeof g_dir, "%s/audio.%d", t, (int)getpid());
-    if (make_dirs(g_dir) != 0) {
-        fprintf(stderr, "cannot create %s: %s\n", g_dir, strerror(errno));
-        return 1;
-    }
+    if (sl_test_tmp_dir(g_dir, sizeof g_dir, "audio") != 0) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_formats),  cmocka_unit_test(test_channels),    cmocka_unit_test(test_resampling),
         cmocka_unit_test(test_clipping), cmocka_unit_test(test_write_wav),   cmocka_unit_test(test_broken_files),

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include "sigloop/audio.h"
 #include "sigloop/config.h"
 #include "sigloop/dataset.h"
@@ -337,12 +339,7 @@ static void test_field_split_and_manifest(void **state)
 
 int main(void)
 {
-    const char *t = getenv("SIGLOOP_TEST_TMP");
-    snprintf(g_tmp, sizeof g_tmp, "%s/dataset.%d", t ? t : "/tmp", (int)getpid());
-    if (sl_mkdirs(g_tmp) != SL_OK) {
-        fprintf(stderr, "%s\n", sl_last_error());
-        return 1;
-    }
+    if (sl_test_tmp_dir(g_tmp, sizeof g_tmp, "dataset") != 0) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hash_split_stable),
         cmocka_unit_test(test_duplicates_and_levels),

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include "sigloop/audio.h"
 #include "sigloop/config.h"
 #include "sigloop/dataset.h"
@@ -371,12 +373,7 @@ static void test_sensor_series(void **state)
 
 int main(void)
 {
-    const char *t = getenv("SIGLOOP_TEST_TMP");
-    snprintf(g_dir, sizeof g_dir, "%s/features.%d", t ? t : "/tmp", (int)getpid());
-    if (sl_mkdirs(g_dir) != SL_OK) {
-        fprintf(stderr, "%s\n", sl_last_error());
-        return 1;
-    }
+    if (sl_test_tmp_dir(g_dir, sizeof g_dir, "features") != 0) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cache_build_and_reuse),
         cmocka_unit_test(test_damaged_cache),

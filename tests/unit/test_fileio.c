@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include "sigloop/fileio.h"
 
 static char g_dir[1024];
@@ -364,12 +366,7 @@ static void test_mkdirs(void **state)
 
 int main(void)
 {
-    const char *t = getenv("SIGLOOP_TEST_TMP");
-    snprintf(g_dir, sizeof g_dir, "%s/fileio.%d", t && *t ? t : "/tmp", (int)getpid());
-    if (sl_mkdirs(g_dir) != SL_OK) {
-        fprintf(stderr, "%s\n", sl_last_error());
-        return 1;
-    }
+    if (sl_test_tmp_dir(g_dir, sizeof g_dir, "fileio") != 0) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_write_commit_read),
         cmocka_unit_test(test_abort),

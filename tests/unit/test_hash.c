@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include "sigloop/fileio.h"
 #include "sigloop/hash.h"
 
@@ -210,12 +212,7 @@ static void test_hash_file(void **state)
 
 int main(void)
 {
-    const char *t = getenv("SIGLOOP_TEST_TMP");
-    snprintf(g_dir, sizeof g_dir, "%s/hash.%d", t && *t ? t : "/tmp", (int)getpid());
-    if (sl_mkdirs(g_dir) != SL_OK) {
-        fprintf(stderr, "%s\n", sl_last_error());
-        return 1;
-    }
+    if (sl_test_tmp_dir(g_dir, sizeof g_dir, "hash") != 0) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc7693),
         cmocka_unit_test(test_outlen_is_a_parameter),

@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -18,21 +20,9 @@
 #include <unistd.h>
 
 #include "sigloop/audio.h"
+#include "sigloop/fileio.h"
 
 static char g_dir[1024];
-
-static int make_dirs(const char *path)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
 
 /* Writes text to a file in the test folder and returns its path (in a static buffer). */
 static const char *write_text(const char *name, const char *text)
@@ -268,13 +258,7 @@ static int remove_files(void **state)
 
 int main(void)
 {
-    const char *t = getenv("SIGLOOP_TEST_TMP");
-    if (!t || !*t || make_dirs(t) != 0) t = "/tmp";
-    snprintf(g_dir, sizeof g_dir, "%s/series.%d", t, (int)getpid());
-    if (make_dirs(g_dir) != 0) {
-        fprintf(stderr, "cannot create %s: %s\n", g_dir, strerror(errno));
-        return 1;
-    }
+    if (sl_test_tmp_dir(g_dir, sizeof g_dir, "series") != 0) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_with_time), cmocka_unit_test(test_without_time), cmocka_unit_test(test_bad_cells),
         cmocka_unit_test(test_bad_shape), cmocka_unit_test(test_large),

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include "sigloop/audio.h"
 #include "sigloop/fileio.h"
 #include "sigloop/model.h"
@@ -450,12 +452,7 @@ static void test_mixed_loss(void **state)
 
 int main(void)
 {
-    const char *t = getenv("SIGLOOP_TEST_TMP");
-    snprintf(g_dir, sizeof g_dir, "%s/train.%d", t ? t : "/tmp", (int)getpid());
-    if (sl_mkdirs(g_dir) != SL_OK) {
-        fprintf(stderr, "%s\n", sl_last_error());
-        return 1;
-    }
+    if (sl_test_tmp_dir(g_dir, sizeof g_dir, "train") != 0) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_adam_and_sgd),
         cmocka_unit_test(test_schedules_and_clipping),
