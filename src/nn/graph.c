@@ -251,7 +251,7 @@ void sl_nn_valid_range(long off, size_t stride, size_t n_in, size_t n_out, size_
 /* ---- work split over the pool ---------------------------------------------------------------- */
 
 /* Below this many values a part is not worth a thread's wake-up (a few microseconds). */
-#define PARALLEL_MIN 1638400000
+#define PARALLEL_MIN 16384
 
 typedef struct {
     const sl_op_args *a;
@@ -302,6 +302,8 @@ struct sl_net {
     size_t *act_off;            /* (g->n) offsets into act / dact */
     sl_real *saved;
     size_t *saved_off;          /* (g->n) */
+    sl_real *work;              /* work_per reals per worker, shared by the nodes (sl_op_args.work) */
+    size_t work_per;
     sl_pool *pool;              /* NULL: one thread */
     uint64_t noise_seed, noise_step;
     size_t *last_reader;        /* (g->n) the highest index of a node reading node j (0: none) */
@@ -336,10 +338,20 @@ void sl_net_free(sl_net *net)
     free(net->act_off);
     free(net->saved);
     free(net->saved_off);
+    free(net->work);
     free(net->last_reader);
     free(net->prof);
     sl_pool_free(net->pool);
     free(net);
+}
+
+/* The scratch area for `workers` parts, each as large as the hungriest node needs. */
+static sl_status alloc_work(sl_net *net, size_t workers)
+{
+    free(net->work);
+    net->work = calloc(workers * net->work_per + 1, sizeof *net->work);
+    if (!net->work) return sl_fail(SL_ENOMEM, "net: out of memory for the scratch of %zu threads", workers);
+    return SL_OK;
 }
 
 sl_status sl_net_set_threads(sl_net *net, int threads)
@@ -348,6 +360,7 @@ sl_status sl_net_set_threads(sl_net *net, int threads)
     net->pool = NULL;
     if (threads <= 0) threads = sl_cpu_count();
     if (threads > SL_NN_MAX_WORKERS) threads = SL_NN_MAX_WORKERS;
+    SL_TRY(alloc_work(net, (size_t)threads));
     if (threads == 1) return SL_OK;
     return sl_pool_new(&net->pool, threads);
 }
@@ -376,6 +389,8 @@ sl_status sl_net_new(sl_net **out, const sl_graph *g, size_t max_batch)
         net->saved_off[i] = saved;
         const sl_op_def *d = op_def(g->nodes[i].op);
         if (d && d->saved) saved += d->saved(&g->nodes[i], max_batch);
+        size_t w = d && d->scratch ? d->scratch(&g->nodes[i], max_batch) : 0;
+        if (w > net->work_per) net->work_per = w;
     }
     net->params = calloc(g->n_params + 1, sizeof *net->params);
     net->grads = calloc(g->n_params + 1, sizeof *net->grads);
@@ -387,6 +402,11 @@ sl_status sl_net_new(sl_net **out, const sl_graph *g, size_t max_batch)
         !net->saved) {
         sl_net_free(net);
         return sl_fail(SL_ENOMEM, "net: out of memory for a batch of %zu", max_batch);
+    }
+    sl_status s = alloc_work(net, 1);
+    if (s != SL_OK) {
+        sl_net_free(net);
+        return s;
     }
     *out = net;
     return SL_OK;
@@ -482,6 +502,8 @@ static void node_args(sl_net *net, size_t i, size_t n, int training, sl_op_args 
     a->dw = net->grads + node->param_off;
     a->state = net->state + node->state_off;
     a->saved = net->saved + net->saved_off[i];
+    a->work = net->work;
+    a->work_per = net->work_per;
     a->training = training;
     a->noise_seed = net->noise_seed;
     a->noise_step = net->noise_step;

@@ -22,6 +22,9 @@ typedef struct {
     sl_real *w, *dw;                     /* parameters and their gradients (node->n_params) */
     sl_real *state;                      /* running state (node->n_state) */
     sl_real *saved;                      /* per-node values kept from forward for backward */
+    sl_real *work;                       /* scratch not kept: work_per reals for each part p of a
+                                            pool run, at work + p work_per (shared by all nodes) */
+    size_t work_per;
     int training;
     uint64_t noise_seed, noise_step;     /* dropout's draws: (seed, step, node index, ...) */
     size_t index;                        /* of the node in the graph */
@@ -42,7 +45,13 @@ typedef struct {
     /* 1: backward honours dx_assign (writes every value of an assigned input's gradient), so the
      * net need not zero that gradient first; 0: the net zeroes it and backward adds. */
     int assigns;
+    /* Reals of scratch each part of a pool run may use in forward or backward, not kept between
+     * them (a->work); NULL: none. The net holds one area for all nodes, sized for the largest. */
+    size_t (*scratch)(const sl_node *node, size_t n);
 } sl_op_def;
+
+/* Part p's scratch (a->work_per reals). */
+static inline sl_real *sl_nn_work(const sl_op_args *a, size_t part) { return a->work + part * a->work_per; }
 
 extern const sl_op_def sl_op_conv1d_def;
 extern const sl_op_def sl_op_batchnorm_def;

@@ -169,4 +169,4 @@ static void bn_init(const sl_node *nd, sl_real *w, sl_real *state, uint64_t seed
     }
 }
 
-const sl_op_def sl_op_batchnorm_def = {"batchnorm", bn_infer, bn_saved, bn_forward, bn_backward, bn_init, 1};
+const sl_op_def sl_op_batchnorm_def = {"batchnorm", bn_infer, bn_saved, bn_forward, bn_backward, bn_init, 1, NULL};

@@ -50,4 +50,4 @@ static void dropout_backward(const sl_op_args *a)
     for (size_t i = 0; i < total; i++) dx[i] += dy[i] * m[i];
 }
 
-const sl_op_def sl_op_dropout_def = {"dropout", dropout_infer, dropout_saved, dropout_forward, dropout_backward, NULL, 0};
+const sl_op_def sl_op_dropout_def = {"dropout", dropout_infer, dropout_saved, dropout_forward, dropout_backward, NULL, 0, NULL};

@@ -28,7 +28,7 @@ static void relu6_backward(const sl_op_args *a)
         a->dx[0][i] += v > 0 && v < 6 ? d : 0;
     }
 }
-const sl_op_def sl_op_relu6_def = {"relu6", same_shape, NULL, relu6_forward, relu6_backward, NULL, 0};
+const sl_op_def sl_op_relu6_def = {"relu6", same_shape, NULL, relu6_forward, relu6_backward, NULL, 0, NULL};
 
 /* ---- swish: x sigmoid(x); d/dx = s + x s (1 - s) ---- */
 static void swish_forward(const sl_op_args *a)
@@ -48,7 +48,7 @@ static void swish_backward(const sl_op_args *a)
         a->dx[0][i] += (sl_real)(a->dy[i] * (s + v * s * (1 - s)));
     }
 }
-const sl_op_def sl_op_swish_def = {"swish", same_shape, NULL, swish_forward, swish_backward, NULL, 0};
+const sl_op_def sl_op_swish_def = {"swish", same_shape, NULL, swish_forward, swish_backward, NULL, 0, NULL};
 
 /* ---- pooling: window `kernel` (k x k on (C, H, W)), step `stride`, no padding ---- */
 typedef struct {
@@ -108,7 +108,7 @@ static void maxpool_backward(const sl_op_args *a)
                 a->dx[0][best] += a->dy[(r * g.h_out + oh) * g.w_out + ow];
             }
 }
-const sl_op_def sl_op_maxpool_def = {"maxpool", pool_infer, NULL, maxpool_forward, maxpool_backward, NULL, 0};
+const sl_op_def sl_op_maxpool_def = {"maxpool", pool_infer, NULL, maxpool_forward, maxpool_backward, NULL, 0, NULL};
 
 static void avgpool_forward(const sl_op_args *a)
 {
@@ -138,7 +138,7 @@ static void avgpool_backward(const sl_op_args *a)
                     for (size_t j = 0; j < g.kw; j++) dx[i * g.w_in + j] += d;
             }
 }
-const sl_op_def sl_op_avgpool_def = {"avgpool", pool_infer, NULL, avgpool_forward, avgpool_backward, NULL, 0};
+const sl_op_def sl_op_avgpool_def = {"avgpool", pool_infer, NULL, avgpool_forward, avgpool_backward, NULL, 0, NULL};
 
 /* ---- flatten: the same numbers, one axis ---- */
 static sl_status flatten_infer(sl_node *nd, const sl_shape *const *in)
@@ -157,7 +157,7 @@ static void flatten_backward(const sl_op_args *a)
     size_t n = a->n * sl_shape_size(&a->node->shape);
     for (size_t i = 0; i < n; i++) a->dx[0][i] += a->dy[i];
 }
-const sl_op_def sl_op_flatten_def = {"flatten", flatten_infer, NULL, flatten_forward, flatten_backward, NULL, 0};
+const sl_op_def sl_op_flatten_def = {"flatten", flatten_infer, NULL, flatten_forward, flatten_backward, NULL, 0, NULL};
 
 /* ---- concat along channels: (C_1, ...), ..., (C_k, ...) -> (sum C_i, ...) ---- */
 static sl_status concat_infer(sl_node *nd, const sl_shape *const *in)
@@ -194,4 +194,4 @@ static void concat_backward(const sl_op_args *a)
         off += part;
     }
 }
-const sl_op_def sl_op_concat_def = {"concat", concat_infer, NULL, concat_forward, concat_backward, NULL, 0};
+const sl_op_def sl_op_concat_def = {"concat", concat_infer, NULL, concat_forward, concat_backward, NULL, 0, NULL};

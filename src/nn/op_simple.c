@@ -40,7 +40,7 @@ static void relu_backward(const sl_op_args *a)
 {
     if (a->dx[0]) sl_nn_parallel(a, a->n * sl_shape_size(&a->node->shape), relu_backward_range);
 }
-const sl_op_def sl_op_relu_def = {"relu", relu_infer, NULL, relu_forward, relu_backward, NULL, 1};
+const sl_op_def sl_op_relu_def = {"relu", relu_infer, NULL, relu_forward, relu_backward, NULL, 1, NULL};
 
 /* ---- add: a residual's sum ---- */
 static sl_status add_infer(sl_node *nd, const sl_shape *const *in)
@@ -77,7 +77,7 @@ static void add_backward(const sl_op_args *a)
 {
     sl_nn_parallel(a, a->n * sl_shape_size(&a->node->shape), add_backward_range);
 }
-const sl_op_def sl_op_add_def = {"add", add_infer, NULL, add_forward, add_backward, NULL, 1};
+const sl_op_def sl_op_add_def = {"add", add_infer, NULL, add_forward, add_backward, NULL, 1, NULL};
 
 /* ---- global average pooling: (C, T) or (C, H, W) -> (C) ---- */
 static sl_status gap_infer(sl_node *nd, const sl_shape *const *in)
@@ -104,7 +104,7 @@ static void gap_backward(const sl_op_args *a)
     for (size_t i = 0; i < a->n * c; i++)
         for (size_t j = 0; j < t; j++) a->dx[0][i * t + j] += a->dy[i] / (sl_real)t;
 }
-const sl_op_def sl_op_gap_def = {"gap", gap_infer, NULL, gap_forward, gap_backward, NULL, 0};
+const sl_op_def sl_op_gap_def = {"gap", gap_infer, NULL, gap_forward, gap_backward, NULL, 0, NULL};
 
 /* ---- dense: (F) -> (units); w (units, F) then b (units) ---- */
 static sl_status dense_infer(sl_node *nd, const sl_shape *const *in)
@@ -148,4 +148,4 @@ static void dense_init(const sl_node *nd, sl_real *w, sl_real *state, uint64_t s
     /* weights, then the bias, from one stream with one bound, as PyTorch's Linear */
     sl_nn_kaiming(w, nd->n_params, fan_in, seed, node_index);
 }
-const sl_op_def sl_op_dense_def = {"dense", dense_infer, NULL, dense_forward, dense_backward, dense_init, 0};
+const sl_op_def sl_op_dense_def = {"dense", dense_infer, NULL, dense_forward, dense_backward, dense_init, 0, NULL};
