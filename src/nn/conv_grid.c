@@ -8,7 +8,8 @@
 #include "nn/nn_internal.h"
 
 typedef struct {
-    size_t hq, wq, plane, phases; /* one phase's grid (Hq, Wq), its size, sh sw phases */
+    size_t hq, wq, core, plane;   /* one phase's grid (Hq, Wq): Hq Wq values, then zeros up to plane */
+    size_t phases;                /* sh sw */
     size_t taps, n_out;           /* KH KW; output grid positions computed, (H_out - 1) Wq + W_out */
     size_t front, row;            /* dY' rows: front zeros, then the output grid; row = front + plane */
     uint64_t used;                /* bit p: some tap reads phase p (sh sw <= 64, checked by the ops) */
@@ -24,12 +25,21 @@ static layout layout_of(const sl_conv_geom *g)
 {
     layout l;
     l.hq = g->h_out + (g->kh - 1) * g->dh / g->sh;
-    l.wq = g->w_out + (g->kw - 1) * g->dw / g->sw;
-    l.plane = l.hq * l.wq;
+    /* A grid row covers sw Wq padded positions. Rows share their padding (the zeros after row r's
+     * values are the zeros before row r + 1's), so sw Wq >= W_in + pw is enough: output (r, ow)
+     * reads at most W_in + 2 pw - 1 positions past row r's start, which is inside row r + 1's
+     * leading zeros. (Without sharing, Wq = W_out + (KW - 1) dw / sw: on TC-ResNet's short rows
+     * up to a fifth more columns computed and dropped.) The last row's reads run past the grid by
+     * as much: those columns are zeros at the end of the plane. */
+    size_t aw = (g->kw - 1) * g->dw / g->sw;
+    l.wq = (g->w_in + g->pw + g->sw - 1) / g->sw;
+    if (l.wq < g->w_out) l.wq = g->w_out;
+    l.core = l.hq * l.wq;
+    l.plane = l.core + (g->w_out + aw > l.wq ? g->w_out + aw - l.wq : 0);
     l.phases = g->sh * g->sw;
     l.taps = g->kh * g->kw;
     l.n_out = (g->h_out - 1) * l.wq + g->w_out;
-    l.front = (g->kh - 1) * g->dh / g->sh * l.wq + (g->kw - 1) * g->dw / g->sw;
+    l.front = (g->kh - 1) * g->dh / g->sh * l.wq + aw;
     l.row = l.front + l.plane;
     l.used = 0;
     for (size_t tap = 0; tap < l.taps; tap++) l.used |= (uint64_t)1 << tap_phase(g, tap);
@@ -60,9 +70,11 @@ static void build_grid(const sl_conv_geom *g, const layout *l, sl_conv_in x, sl_
             size_t ulo, uhi;
             if (!(l->used >> (rh * g->sw + rw) & 1)) continue; /* no tap reads it */
             sl_nn_valid_range((long)rw - (long)g->pw, g->sw, g->w_in, l->wq, &ulo, &uhi);
-            for (size_t c = 0; c < g->c_in; c++)
+            for (size_t c = 0; c < g->c_in; c++) {
+                sl_real *pl = grid + ((rh * g->sw + rw) * g->c_in + c) * l->plane;
+                memset(pl + l->core, 0, (l->plane - l->core) * sizeof *pl);
                 for (size_t q = 0; q < l->hq; q++) {
-                    sl_real *restrict r = grid + ((rh * g->sw + rw) * g->c_in + c) * l->plane + q * l->wq;
+                    sl_real *restrict r = pl + q * l->wq;
                     long h = (long)(q * g->sh + rh) - (long)g->ph;
                     if (h < 0 || h >= (long)g->h_in || ulo >= uhi) {
                         memset(r, 0, l->wq * sizeof *r);
@@ -76,6 +88,7 @@ static void build_grid(const sl_conv_geom *g, const layout *l, sl_conv_in x, sl_
                         for (size_t u = 0; u < uhi - ulo; u++) r[ulo + u] = xs[u * g->sw];
                     for (size_t u = uhi; u < l->wq; u++) r[u] = 0;
                 }
+            }
         }
 }
 
@@ -191,6 +204,7 @@ void sl_conv_grid_backward(const sl_conv_geom *g, const sl_real *wt, sl_conv_in 
                 for (size_t q = 0; q < 8; q++) lanes[q] += src[ow + q];
             for (; ow < g->w_out; ow++) lanes[0] += src[ow];
         }
+        memset(r + l.front + l.core, 0, (l.plane - l.core) * sizeof *r);
         if (db)
             for (size_t q = 0; q < 8; q++) db[o] += lanes[q];
     }

@@ -181,6 +181,7 @@ static void check_geom(sl_conv_geom g, uint64_t seed)
     for (size_t i = 0; i < nx; i++) {
         dx[i] = 1.0f;
         wdx[i] += 1.0;
+        adx[i] += 1.0;
     }
     for (size_t i = 0; i < nw + g.c_out; i++) {
         wdw[i] *= 2;
@@ -210,6 +211,9 @@ static void test_engine(void **state)
         {2, 6, 7, 3, 0, 0, 2, 3, 1, 1, 0, 0, 2, 2},      /* no padding, dilated */
         {5, 8, 8, 9, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1},      /* pointwise */
         {3, 7, 20, 4, 0, 0, 1, 5, 1, 4, 0, 1, 1, 1},     /* stride 4 > kernel reach: unread columns */
+        {48, 6, 13, 48, 0, 0, 1, 9, 1, 1, 0, 4, 1, 1},   /* TC-ResNet's last block: rows share padding */
+        {2, 5, 9, 3, 0, 0, 3, 3, 1, 1, 3, 3, 1, 1},      /* padding wider than the kernel reaches */
+        {3, 4, 11, 2, 0, 0, 2, 3, 2, 3, 1, 5, 1, 2},     /* wide padding, strided and dilated */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_geom(cases[i], 500 + i);
 }
