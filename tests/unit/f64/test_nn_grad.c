@@ -236,9 +236,9 @@ static void conv2d_reference(size_t ci, size_t h, size_t w, size_t co, size_t kh
     sl_graph_free(g);
 }
 
-/* A conv2d large enough to be cut into several bands of output rows: forward against the loops,
- * and backward by the adjoint identities of a bias-free convolution, which is linear in x and in
- * w: <dy, y> = <dx, x> = <dw, w>. */
+/* A conv2d the size of ResNet-8 2-D's (many tiles on the grid): forward against the loops, and
+ * backward by the adjoint identities of a bias-free convolution, which is linear in x and in w:
+ * <dy, y> = <dx, x> = <dw, w>. */
 static void conv2d_adjoint(size_t ci, size_t h, size_t w, size_t co, size_t k, size_t stride, int threads)
 {
     conv2d_reference(ci, h, w, co, k, k, stride, stride, k / 2, k / 2, 1, 1, 1);
@@ -275,8 +275,8 @@ static void conv2d_adjoint(size_t ci, size_t h, size_t w, size_t co, size_t k, s
 static void test_conv2d_reference(void **state)
 {
     (void)state;
-    conv2d_adjoint(8, 21, 60, 4, 3, 1, 1); /* 65536 / (72 x 60): 15 rows a band, 2 bands */
-    conv2d_adjoint(16, 40, 98, 8, 3, 1, 2); /* 4 rows a band, 10 bands */
+    conv2d_adjoint(8, 21, 60, 4, 3, 1, 1);
+    conv2d_adjoint(16, 40, 98, 8, 3, 1, 2);
     conv2d_adjoint(16, 40, 98, 8, 3, 2, 2);
     conv2d_reference(3, 9, 10, 4, 3, 4, 2, 1, 1, 2, 1, 2, 1);
     conv2d_reference(4, 8, 7, 6, 3, 3, 1, 2, 2, 1, 2, 1, 2);
@@ -324,8 +324,8 @@ static void test_split_ops_identical(void **state)
     sl_graph_free(g);
 }
 
-/* A single example takes its own conv1d path (one GEMM on a column matrix): it must give what the
- * batched path gives for the same example. */
+/* A single example is a block of one row on the grid engine, a batch of three one of three rows:
+ * both must give the same values for the same example. */
 static void test_conv1d_single_example(void **state)
 {
     (void)state;
