@@ -192,6 +192,21 @@ typedef struct {
     size_t n;
 } sl_augment_config;
 
+/* budget: what the device allows, checked by sigloop budget and before training (steps 3 and 9).
+ * A limit of 0 is no limit. */
+enum { SL_PRECISION_INT8, SL_PRECISION_FLOAT32 };
+typedef struct {
+    char target[SL_NAME_MAX]; /* a profile's name (targets/NAME.yaml, see sl_target_find) or the path
+                                 of a profile file, relative to the config's folder; "host" */
+    int precision;            /* precision: int8 | float32, how the device runs the network */
+    uint64_t ram;             /* bytes for activations, front end and buffers, e.g. 64KiB */
+    uint64_t flash;           /* bytes for weights, constant tables and code */
+    double latency;           /* seconds per decision, front end included */
+    double energy_mj;         /* millijoules per decision */
+    double hop;               /* streaming: seconds of signal between decisions; 0: one decision per
+                                 recording of data.duration */
+} sl_budget_config;
+
 typedef struct {
     char path[SL_PATH_MAX];   /* the config file as given (sl_config_parse: its name argument);
                                  messages about the config start with it */
@@ -202,7 +217,37 @@ typedef struct {
     sl_model_config model;
     sl_train_config train;
     sl_augment_config augment; /* empty: no augmentation (the cached features are used) */
+    sl_budget_config budget;
 } sl_config;
+
+/* A target profile (targets/NAME.yaml): how fast and how hungry a device is. Rates are sustained
+ * multiply-accumulates per clock cycle (element-wise: values per cycle), per class of layer. */
+typedef struct {
+    double conv, depthwise, dense, elementwise;
+} sl_target_rates;
+typedef struct {
+    uint64_t base, frontend, conv, depthwise, dense, pool, elementwise;
+} sl_target_code;
+typedef struct {
+    char path[SL_PATH_MAX];   /* the file it was read from */
+    char name[SL_NAME_MAX];
+    char description[SL_NAME_MAX];
+    double clock_mhz;
+    uint64_t ram, flash;      /* the device's memories (informative) */
+    double power_mw;          /* active power at clock_mhz */
+    double idle_mw;           /* between decisions */
+    double overhead_cycles;   /* per layer */
+    sl_target_rates int8, float32;
+    double dsp;               /* front end: float multiply-adds per cycle */
+    sl_target_code code;      /* flash bytes of code: fixed, then per op type used */
+} sl_target;
+
+/* Reads and checks a profile (every rate and the clock > 0; name: the file's stem when absent). */
+sl_status sl_target_load(sl_target *t, const char *path);
+/* The file of a profile named name: name itself when it holds a '/' or ends in ".yaml" (relative
+ * to dir), else NAME.yaml in the folders of $SIGLOOP_TARGETS (':'-separated), then ./targets,
+ * then the targets/ folder of the source tree sigloop was built from. */
+sl_status sl_target_find(const char *name, const char *dir, char *path, size_t size);
 
 /* Sets every field to its default (lists empty or at their default items; name "config"). Call
  * sl_config_free afterwards. If a default list cannot be allocated it is left empty, which

@@ -114,7 +114,8 @@ size_t sl_graph_n_params(const sl_graph *g);
 size_t sl_graph_n_state(const sl_graph *g);
 const char *sl_op_name(sl_op op);
 
-/* Builds the network of a config's model: section for inputs of the given shape (bands, frames)
+/* Builds the network of a config's model: section for inputs of the given shape (bands, frames),
+ * which a 2-D model sees as a one-channel image, or (channels, height, width) for a 2-D model,
  * and n_classes outputs (nn/build.c). */
 sl_status sl_model_build(const sl_model_config *m, const sl_shape *input, size_t n_classes, sl_graph **out);
 

@@ -4,12 +4,13 @@
 
 #include <stdio.h>
 
+#include "sigloop/budget.h"
 #include "sigloop/config.h"
 #include "sigloop/dataset.h"
 #include "sigloop/features.h"
 
 /* Exit statuses shared by every subcommand. */
-enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_OVER_BUDGET = 3 };
 
 #define CLI_MAX_SETS 64
 
@@ -47,6 +48,18 @@ int cli_load_config(const cli_common *c, sl_config *cfg, char *out_dir, size_t s
 sl_status cli_data_and_features(const cli_common *c, const sl_config *cfg, const char *data_dir, int announce,
                                 sl_dataset **ds, sl_feature_cache **fc, double **mean, sl_features_stats *st);
 
+/* The model's input (bands x frames) and classes for cfg: classes from data_dir/manifest.csv, or
+ * from a scan of the data (which validates every file) when there is none. */
+sl_status cli_model_shape(const cli_common *c, const sl_config *cfg, const char *data_dir, size_t *bands,
+                          size_t *frames, size_t *classes);
+
+/* The budget report (cmd_budget.c), shared with 'sigloop train': the profile of name (NULL:
+ * cfg's budget.target), the table and totals (quiet: the budget lines only), and whether any
+ * line of cfg's budget fails. */
+sl_status cli_budget_target(const sl_config *cfg, const char *name, sl_target *t);
+void cli_budget_print(FILE *out, const sl_config *cfg, const sl_target *t, const sl_budget_report *r, int quiet);
+int cli_budget_over(const sl_config *cfg, const sl_budget_report *r);
+
 /* Monotonic seconds, for "in 0.12 s". */
 double cli_now(void);
 
@@ -58,5 +71,6 @@ int cmd_model(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
+int cmd_budget(int argc, char **argv);
 
 #endif

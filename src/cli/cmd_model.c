@@ -51,25 +51,13 @@ int cmd_model(int argc, char **argv)
     int rc = cli_parse_common(argc, argv, &c, help, &done);
     if (rc != CLI_OK || done) return rc;
     sl_config cfg;
-    char out_dir[SL_PATH_MAX], manifest[SL_PATH_MAX + 32];
+    char out_dir[SL_PATH_MAX];
     if (cli_load_config(&c, &cfg, out_dir, sizeof out_dir) != CLI_OK) return CLI_FAIL;
-    snprintf(manifest, sizeof manifest, "%s/manifest.csv", out_dir);
-    sl_dataset *ds = NULL;
-    struct stat sb;
-    sl_status s;
-    if (stat(manifest, &sb) == 0) {
-        s = sl_dataset_read_manifest(&ds, manifest);
-    } else {
-        sl_dataset_opts o = {.threads = c.threads, .progress = 0};
-        s = sl_dataset_build(&ds, &cfg, &o);
-    }
-    size_t bands = 0, frames = 0;
-    if (s == SL_OK) s = sl_features_shape(&cfg, ds, &bands, &frames);
+    size_t bands = 0, frames = 0, classes = 0;
+    sl_status s = cli_model_shape(&c, &cfg, out_dir, &bands, &frames, &classes);
     sl_graph *g = NULL;
     sl_shape in = {.rank = 2, .d = {bands, frames}};
-    size_t classes = ds ? sl_dataset_n_labels(ds) : 0;
     if (s == SL_OK) s = sl_model_build(&cfg.model, &in, classes, &g);
-    sl_dataset_free(ds);
     if (s != SL_OK) {
         cli_error("%s", sl_last_error());
         sl_config_free(&cfg);

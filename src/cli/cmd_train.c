@@ -36,10 +36,13 @@ static const char help[] =
     "  -j, --threads N     threads (default: all cores); results are the same for the same count\n"
     "  --resume            continue an interrupted run from its last finished epoch (same config):\n"
     "                      the newest runs/NAME-NNN, or -o DIR\n"
+    "  --ignore-budget     train even when the model is over the config's budget: section (which\n"
+    "                      is otherwise checked first, as 'sigloop budget' does, and refused with\n"
+    "                      exit status 3)\n"
     "  -q, --quiet         print only the summary and errors\n"
     "  -h, --help          this text\n"
     "\n"
-    "Exit status: 0 success, 1 failure, 2 usage error.\n";
+    "Exit status: 0 success, 1 failure, 2 usage error, 3 over budget.\n";
 
 /* Adds the finished run to the index beside its folder (runs/index.db). */
 static sl_status record_run(const sl_config *cfg, const char *run_dir, const char *config_path,
@@ -59,15 +62,47 @@ static sl_status record_run(const sl_config *cfg, const char *run_dir, const cha
     return sl_run_index_add(parent, &rec);
 }
 
+/* The config's budget, when it sets a limit: over it, the report and the error are printed and
+ * *over is set (no run folder is made). */
+static sl_status check_budget(const sl_config *cfg, size_t bands, size_t frames, size_t classes, int *over)
+{
+    *over = 0;
+    const sl_budget_config *b = &cfg->budget;
+    if (!b->ram && !b->flash && !(b->latency > 0) && !(b->energy_mj > 0) && !(b->hop > 0)) return SL_OK;
+    sl_target t;
+    SL_TRY(cli_budget_target(cfg, NULL, &t));
+    sl_budget_report *r;
+    SL_TRY(sl_budget_estimate(cfg, bands, frames, classes, &t, &r));
+    if (cli_budget_over(cfg, r)) {
+        *over = 1;
+        cli_budget_print(stdout, cfg, &t, r, 0);
+        char set[256];
+        sl_budget_report *fit = NULL;
+        if (sl_budget_suggest(cfg, bands, frames, classes, &t, set, sizeof set, &fit) == SL_OK)
+            printf("\nthe smallest change tried that fits: --set %s\n", set);
+        sl_budget_report_free(fit);
+        fflush(stdout);
+        cli_error("%s: the model is over its budget on %s (see above): change it, or train anyway with "
+                  "--ignore-budget",
+                  cfg->path, t.name);
+    }
+    sl_budget_report_free(r);
+    return SL_OK;
+}
+
 int cmd_train(int argc, char **argv)
 {
-    /* --resume is ours; the rest are the common options */
-    int resume = 0;
+    /* --resume and --ignore-budget are ours; the rest are the common options */
+    int resume = 0, ignore_budget = 0;
     char *rest[256];
     int n_rest = 0;
     for (int i = 0; i < argc && n_rest < 255; i++) {
         if (i > 0 && strcmp(argv[i], "--resume") == 0) {
             resume = 1;
+            continue;
+        }
+        if (i > 0 && strcmp(argv[i], "--ignore-budget") == 0) {
+            ignore_budget = 1;
             continue;
         }
         rest[n_rest++] = argv[i];
@@ -85,11 +120,21 @@ int cmd_train(int argc, char **argv)
     sl_feature_cache *fc = NULL;
     double *mean = NULL;
     sl_status s = sl_mkdirs(data_dir);
+    sl_features_stats fst;
+    if (s == SL_OK) s = cli_data_and_features(&c, &cfg, data_dir, 0, &ds, &fc, &mean, &fst);
+    int over = 0;
+    if (s == SL_OK && !ignore_budget)
+        s = check_budget(&cfg, sl_feature_cache_bands(fc), sl_feature_cache_frames(fc), sl_dataset_n_labels(ds), &over);
+    if (s == SL_OK && over) {
+        free(mean);
+        sl_feature_cache_close(fc);
+        sl_dataset_free(ds);
+        sl_config_free(&cfg);
+        return CLI_OVER_BUDGET;
+    }
     if (s == SL_OK && c.out_dir) snprintf(run_dir, sizeof run_dir, "%s", data_dir);
     else if (s == SL_OK && resume) s = sl_run_dir_latest("runs", cfg.name, run_dir, sizeof run_dir);
     else if (s == SL_OK) s = sl_run_dir_next("runs", cfg.name, run_dir, sizeof run_dir);
-    sl_features_stats fst;
-    if (s == SL_OK) s = cli_data_and_features(&c, &cfg, data_dir, 0, &ds, &fc, &mean, &fst);
     char run_manifest[SL_PATH_MAX + 32];
     snprintf(run_manifest, sizeof run_manifest, "%s/manifest.csv", run_dir);
     if (s == SL_OK && strcmp(run_dir, data_dir) != 0) /* the run keeps the split it was trained on */

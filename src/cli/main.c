@@ -22,7 +22,10 @@ static const char usage[] =
     "                   files and an HTML page of spectrograms\n"
     "  features CONFIG  step 8: the DSP front end (log-mel, MFCC, ...) of every example into a\n"
     "                   memory-mapped cache, reused while files and settings are unchanged\n"
-    "  model CONFIG     steps 3 and 9: the network layer by layer, with parameters and MACs\n"
+    "  model CONFIG     step 3: the network layer by layer, with parameters and MACs\n"
+    "  budget CONFIG|RUN\n"
+    "                   steps 3 and 9: RAM, flash, latency and energy on the target device,\n"
+    "                   against the config's budget (exit 3 when over, with a change that fits)\n"
     "  train CONFIG     step 4: train the model on the features; metrics and test predictions\n"
     "  eval RUN         a trained model (RUN/model.slm) scored again on a split\n"
     "  runs [ROOT]      the runs index (ROOT/index.db, default runs/): one line per run\n"
@@ -93,6 +96,26 @@ sl_status cli_data_and_features(const cli_common *c, const sl_config *cfg, const
         *fc = NULL;
         *ds = NULL;
     }
+    return s;
+}
+
+sl_status cli_model_shape(const cli_common *c, const sl_config *cfg, const char *data_dir, size_t *bands,
+                          size_t *frames, size_t *classes)
+{
+    char manifest[SL_PATH_MAX + 32];
+    snprintf(manifest, sizeof manifest, "%s/manifest.csv", data_dir);
+    sl_dataset *ds = NULL;
+    struct stat sb;
+    sl_status s;
+    if (stat(manifest, &sb) == 0) {
+        s = sl_dataset_read_manifest(&ds, manifest);
+    } else {
+        sl_dataset_opts o = {.threads = c->threads, .progress = 0};
+        s = sl_dataset_build(&ds, cfg, &o);
+    }
+    if (s == SL_OK) s = sl_features_shape(cfg, ds, bands, frames);
+    if (s == SL_OK) *classes = sl_dataset_n_labels(ds);
+    sl_dataset_free(ds);
     return s;
 }
 
@@ -185,6 +208,7 @@ static const command commands[] = {
     {"train", cmd_train},
     {"eval", cmd_eval},
     {"runs", cmd_runs},
+    {"budget", cmd_budget},
 };
 
 int main(int argc, char **argv)

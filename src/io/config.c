@@ -11,8 +11,9 @@
  *      top_fields (or in the parent's table);
  *   3. its defaults in sl_config_defaults (lists: allocate; an OOM is caught in parse_config);
  *   4. checks that involve several fields in check_config ("file: X.key: message").
- * A new value kind is a new ftype, handled in apply_field and write_section. Sizes ("64KiB")
- * have no field kind yet: add F_SIZE (uint64_t via sl_parse_size) when the first one arrives. */
+ * A new value kind is a new ftype, handled in apply_field and write_section.
+ *
+ * Target profiles (targets/NAME.yaml, sl_target_load) are read through the same tables. */
 #ifndef _XOPEN_SOURCE
 #define _XOPEN_SOURCE 700 /* realpath: glibc declares it only for X/Open, even with POSIX 2008 */
 #endif
@@ -46,6 +47,7 @@ typedef enum {
     F_STRLIST,  /* sl_strlist */
     F_FLOATLIST,/* sl_floatlist, each value in [lo, hi] */
     F_RANGE,    /* double[2], lo <= hi; sets an int flag at aux_off */
+    F_SIZE,     /* uint64_t bytes, from "64KiB", "1MiB", "512" (sl_parse_size) */
     F_SECTION,  /* nested mapping */
     F_AUGLIST   /* sl_augment_config: a sequence of one-key mappings, "- name: {settings}" */
 } ftype;
@@ -306,6 +308,19 @@ static const struct {
 
 const char *sl_aug_type_name(int type) { return type >= 0 && type < SL_AUG_N_TYPES ? aug_types[type].name : "?"; }
 
+static const char *const precision_names[] = {"int8", "float32", NULL};
+#define BUDGET(m) offsetof(sl_budget_config, m)
+static const field budget_fields[] = {
+    FLD("target", F_STRING, BUDGET(target), "host"),
+    FLD("precision", F_ENUM, BUDGET(precision), "int8", .names = precision_names),
+    FLD("ram", F_SIZE, BUDGET(ram), "0"),
+    FLD("flash", F_SIZE, BUDGET(flash), "0"),
+    FLD("latency", F_DURATION, BUDGET(latency), "0s"),
+    FLD("energy_mj", F_FLOAT, BUDGET(energy_mj), "0", .lo = 0, .hi = 1e9),
+    FLD("hop", F_DURATION, BUDGET(hop), "0s"),
+};
+static const section budget_section = SECTION(budget_fields);
+
 #define TOP(m) offsetof(sl_config, m)
 static const field top_fields[] = {
     FLD("name", F_STRING, TOP(name), "config"), /* sl_config_load: the file's stem */
@@ -314,8 +329,46 @@ static const field top_fields[] = {
     FLD("model", F_SECTION, TOP(model), NULL, .sub = &model_section),
     FLD("train", F_SECTION, TOP(train), NULL, .sub = &train_section),
     FLD("augment", F_AUGLIST, TOP(augment), NULL),
+    FLD("budget", F_SECTION, TOP(budget), NULL, .sub = &budget_section),
 };
 static const section top_section = SECTION(top_fields);
+
+/* A target profile: its own document, read with the same machinery. */
+#define RATES(m) offsetof(sl_target_rates, m)
+static const field rates_fields[] = {
+    FLD("conv", F_FLOAT, RATES(conv), NULL, .lo = 0, .hi = 1e6, .lo_open = 1),
+    FLD("depthwise", F_FLOAT, RATES(depthwise), NULL, .lo = 0, .hi = 1e6, .lo_open = 1),
+    FLD("dense", F_FLOAT, RATES(dense), NULL, .lo = 0, .hi = 1e6, .lo_open = 1),
+    FLD("elementwise", F_FLOAT, RATES(elementwise), NULL, .lo = 0, .hi = 1e6, .lo_open = 1),
+};
+static const section rates_section = SECTION(rates_fields);
+#define CODE(m) offsetof(sl_target_code, m)
+static const field code_fields[] = {
+    FLD("base", F_SIZE, CODE(base), "0"),
+    FLD("frontend", F_SIZE, CODE(frontend), "0"),
+    FLD("conv", F_SIZE, CODE(conv), "0"),
+    FLD("depthwise", F_SIZE, CODE(depthwise), "0"),
+    FLD("dense", F_SIZE, CODE(dense), "0"),
+    FLD("pool", F_SIZE, CODE(pool), "0"),
+    FLD("elementwise", F_SIZE, CODE(elementwise), "0"),
+};
+static const section code_section = SECTION(code_fields);
+#define TARGET(m) offsetof(sl_target, m)
+static const field target_fields[] = {
+    FLD("name", F_STRING, TARGET(name), NULL),
+    FLD("description", F_STRING, TARGET(description), NULL),
+    FLD("clock_mhz", F_FLOAT, TARGET(clock_mhz), NULL, .lo = 0, .hi = 1e6, .lo_open = 1, .unit = "MHz"),
+    FLD("ram", F_SIZE, TARGET(ram), "0"),
+    FLD("flash", F_SIZE, TARGET(flash), "0"),
+    FLD("power_mw", F_FLOAT, TARGET(power_mw), "0", .lo = 0, .hi = 1e7, .unit = "mW"),
+    FLD("idle_mw", F_FLOAT, TARGET(idle_mw), "0", .lo = 0, .hi = 1e7, .unit = "mW"),
+    FLD("overhead_cycles", F_FLOAT, TARGET(overhead_cycles), "0", .lo = 0, .hi = 1e12),
+    FLD("int8", F_SECTION, TARGET(int8), NULL, .sub = &rates_section),
+    FLD("float32", F_SECTION, TARGET(float32), NULL, .sub = &rates_section),
+    FLD("dsp", F_FLOAT, TARGET(dsp), NULL, .lo = 0, .hi = 1e6, .lo_open = 1),
+    FLD("code", F_SECTION, TARGET(code), NULL, .sub = &code_section),
+};
+static const section target_section = SECTION(target_fields);
 
 /* ---- lists ---------------------------------------------------------------------------------- */
 
@@ -869,6 +922,12 @@ static sl_status apply_field(load_ctx *c, const field *f, void *base, const yn_n
         *(double *)p = x;
         return SL_OK;
     }
+    case F_SIZE: {
+        uint64_t x;
+        if (sl_parse_size(text, &x) != SL_OK) return field_error(c, v, path, "%s", sl_last_error());
+        *(uint64_t *)p = x;
+        return SL_OK;
+    }
     case F_DURATION: {
         double x;
         if (sl_parse_duration(text, &x) != SL_OK) return field_error(c, v, path, "%s", sl_last_error());
@@ -1191,6 +1250,104 @@ sl_status sl_config_load(sl_config *cfg, const char *path, const char *const *ov
     return s;
 }
 
+/* ---- target profiles ------------------------------------------------------------------------ */
+
+sl_status sl_target_load(sl_target *t, const char *path)
+{
+    memset(t, 0, sizeof *t);
+    apply_defaults(&target_section, t);
+    char *text;
+    size_t len;
+    if (sl_read_file(path, CONFIG_MAX_BYTES, &text, &len) != SL_OK) return sl_fail(SL_ECONFIG, "%s", sl_last_error());
+    snprintf(t->path, sizeof t->path, "%s", path);
+    load_ctx c = {.name = path, .dir = "/", .where = NULL, .split_by_given = 0};
+    yn_node *root = NULL;
+    sl_status s = yn_parse(text, len, path, &root);
+    free(text);
+    if (s == SL_OK && !root) s = sl_fail(SL_ECONFIG, "%s: empty target profile", path);
+    if (s == SL_OK && root->kind != YN_MAP)
+        s = sl_fail(SL_ECONFIG, "%s:%d:%d: a target profile is a mapping (name:, clock_mhz:, int8:, ...)", path,
+                    root->line, root->col);
+    if (s == SL_OK) s = apply_section(&c, &target_section, t, root, "");
+    yn_free(root);
+    if (s != SL_OK) return s;
+    if (!*t->name) { /* the file's stem */
+        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        const char *dot = strrchr(base, '.');
+        size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+        snprintf(t->name, sizeof t->name, "%.*s", (int)(n < sizeof t->name ? n : sizeof t->name - 1), base);
+    }
+    /* the fields without defaults must be given */
+    static const struct {
+        const char *key;
+        size_t off;
+    } needed[] = {
+        {"clock_mhz", TARGET(clock_mhz)},          {"dsp", TARGET(dsp)},
+        {"int8.conv", TARGET(int8.conv)},          {"int8.depthwise", TARGET(int8.depthwise)},
+        {"int8.dense", TARGET(int8.dense)},        {"int8.elementwise", TARGET(int8.elementwise)},
+        {"float32.conv", TARGET(float32.conv)},    {"float32.depthwise", TARGET(float32.depthwise)},
+        {"float32.dense", TARGET(float32.dense)},  {"float32.elementwise", TARGET(float32.elementwise)},
+    };
+    for (size_t i = 0; i < sizeof needed / sizeof *needed; i++)
+        if (!(*(const double *)((const char *)t + needed[i].off) > 0))
+            return sl_fail(SL_ECONFIG, "%s: %s: required (a number > 0)", path, needed[i].key);
+    return SL_OK;
+}
+
+static int is_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    fclose(f);
+    return 1;
+}
+
+sl_status sl_target_find(const char *name, const char *dir, char *path, size_t size)
+{
+    size_t len = strlen(name);
+    if (!len) return sl_fail(SL_ECONFIG, "budget.target: empty (give a profile's name, e.g. cortex-m4f-80mhz)");
+    if (strchr(name, '/') || (len > 5 && strcmp(name + len - 5, ".yaml") == 0)) {
+        char full[SL_PATH_MAX];
+        if (resolve_path(dir && *dir == '/' ? dir : "/", name, full, sizeof full) != SL_OK || !name[0])
+            return sl_fail(SL_ECONFIG, "budget.target: '%s': path too long", name);
+        if (!is_file(name[0] == '/' || !dir ? name : full))
+            return sl_fail(SL_ECONFIG, "budget.target: %s: no such file", name[0] == '/' || !dir ? name : full);
+        snprintf(path, size, "%s", name[0] == '/' || !dir ? name : full);
+        return SL_OK;
+    }
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum((unsigned char)name[i]) && name[i] != '-' && name[i] != '_' && name[i] != '.')
+            return sl_fail(SL_ECONFIG, "budget.target: '%s' is not a profile name (letters, digits, '-', '_', '.')", name);
+    char tried[2048] = "";
+    size_t tk = 0;
+    const char *env = getenv("SIGLOOP_TARGETS");
+    char folders[8][SL_PATH_MAX];
+    size_t nf = 0;
+    for (const char *p = env; p && *p && nf < 6;) {
+        const char *e = strchr(p, ':');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n && n < SL_PATH_MAX) snprintf(folders[nf++], SL_PATH_MAX, "%.*s", (int)n, p);
+        p = e ? e + 1 : p + n;
+    }
+    snprintf(folders[nf++], SL_PATH_MAX, "targets");
+#ifdef SIGLOOP_TARGETS_DIR
+    snprintf(folders[nf++], SL_PATH_MAX, "%s", SIGLOOP_TARGETS_DIR);
+#endif
+    for (size_t i = 0; i < nf; i++) {
+        char cand[SL_PATH_MAX + SL_NAME_MAX + 8];
+        snprintf(cand, sizeof cand, "%s/%s.yaml", folders[i], name);
+        if (is_file(cand)) {
+            if (strlen(cand) >= size) return sl_fail(SL_ECONFIG, "budget.target: %s: path too long", cand);
+            snprintf(path, size, "%s", cand);
+            return SL_OK;
+        }
+        if (tk < sizeof tried)
+            tk += (size_t)snprintf(tried + tk, sizeof tried - tk, "%s%s", i ? ", " : "", folders[i]);
+    }
+    return sl_fail(SL_ECONFIG, "budget.target: no profile '%s' (looked for %s.yaml in %s; SIGLOOP_TARGETS adds folders)",
+                   name, name, tried);
+}
+
 /* ---- writing -------------------------------------------------------------------------------- */
 
 static void write_string(FILE *out, const char *s)
@@ -1243,6 +1400,7 @@ static void write_section(FILE *out, const section *sec, const void *base, int i
             fprintf(out, " %ss", fmt_num(num, sizeof num, *(const double *)p));
             break;
         case F_SEED:
+        case F_SIZE:
             fprintf(out, " %llu", (unsigned long long)*(const uint64_t *)p);
             break;
         case F_COUNT:

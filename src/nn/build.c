@@ -211,11 +211,14 @@ sl_status sl_model_build(const sl_model_config *m, const sl_shape *input, size_t
 {
     *out = NULL;
     if (n_classes < 2) return sl_fail(SL_EARG, "model: need at least 2 classes (got %zu)", n_classes);
-    if (input->rank != 2) return sl_fail(SL_EARG, "model: the features must be (bands, frames)");
+    if (input->rank != 2 && !(input->rank == 3 && m->dims == 2))
+        return sl_fail(SL_EARG, "model: the features must be (bands, frames), or (channels, height, width) for a "
+                                "2-D model");
     if (m->dims == 2 && m->arch == SL_ARCH_TC_RESNET)
         return sl_fail(SL_EARG, "model: tc-resnet is 1-D by design (use arch: resnet for 2-D)");
-    /* 2-D models see the same numbers as a one-channel image (1, bands, frames) */
-    sl_shape image = {.rank = 3, .d = {1, input->d[0], input->d[1]}};
+    /* 2-D models see the same numbers as a one-channel image (1, bands, frames); an image of
+     * several channels is taken as it is */
+    sl_shape image = input->rank == 3 ? *input : (sl_shape){.rank = 3, .d = {1, input->d[0], input->d[1]}};
     sl_graph *g;
     SL_TRY(sl_graph_new(&g, m->dims == 2 ? &image : input));
     switch (m->arch) {
