@@ -66,6 +66,8 @@ typedef struct sl_dataset sl_dataset;
 typedef struct {
     int threads;          /* <= 0: one per core */
     int progress;         /* 1: progress bar on stderr when it is a terminal; 0: none */
+    int names_only;       /* 1: labels and groups from the names alone, no file read (no durations,
+                             levels, hashes, splits or duplicates): enough to count the classes */
 } sl_dataset_opts;
 
 /* Builds the data set. Fails (with a message naming the file, line or field) when the root is

@@ -49,7 +49,7 @@ sl_status cli_data_and_features(const cli_common *c, const sl_config *cfg, const
                                 sl_dataset **ds, sl_feature_cache **fc, double **mean, sl_features_stats *st);
 
 /* The model's input (bands x frames) and classes for cfg: classes from data_dir/manifest.csv, or
- * from a scan of the data (which validates every file) when there is none. */
+ * from the names of the data's files when there is none (series files are read for their channels). */
 sl_status cli_model_shape(const cli_common *c, const sl_config *cfg, const char *data_dir, size_t *bands,
                           size_t *frames, size_t *classes);
 

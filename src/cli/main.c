@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -109,9 +110,19 @@ sl_status cli_model_shape(const cli_common *c, const sl_config *cfg, const char 
     sl_status s;
     if (stat(manifest, &sb) == 0) {
         s = sl_dataset_read_manifest(&ds, manifest);
-    } else {
-        sl_dataset_opts o = {.threads = c->threads, .progress = 0};
+    } else { /* the names give the classes; series files must be read for their channels */
+        sl_dataset_opts o = {.threads = c->threads, .progress = 0, .names_only = 1};
         s = sl_dataset_build(&ds, cfg, &o);
+        int series = 0;
+        for (size_t i = 0; s == SL_OK && i < sl_dataset_count(ds); i++) {
+            const char *dot = strrchr(sl_dataset_entry(ds, i)->path, '.');
+            series |= dot && strcasecmp(dot, ".csv") == 0;
+        }
+        if (s == SL_OK && series) {
+            sl_dataset_free(ds);
+            o.names_only = 0;
+            s = sl_dataset_build(&ds, cfg, &o);
+        }
     }
     if (s == SL_OK) s = sl_features_shape(cfg, ds, bands, frames);
     if (s == SL_OK) *classes = sl_dataset_n_labels(ds);

@@ -624,6 +624,10 @@ sl_status sl_dataset_build(sl_dataset **out, const sl_config *cfg, const sl_data
         goto done;
     }
 
+    if (opts && opts->names_only) {
+        if ((s = take_candidates(ds, &cs)) == SL_OK) s = sl_dataset_index_names(ds);
+        goto done;
+    }
     int threads = opts && opts->threads > 0 ? opts->threads : 0;
     if ((s = sl_pool_new(&pool, threads)) != SL_OK) goto done;
     sl_progress_opts po = {.label = "data", .unit = "files", .stream = NULL,

@@ -233,6 +233,20 @@ static void test_folder_and_list_labels(void **state)
     assert_int_equal(sl_dataset_n_skipped(ds), 1);
     assert_string_equal(sl_dataset_skipped(ds, 0)->path, "loose.wav");
     sl_dataset_free(ds);
+    /* names only: the same labels and groups without reading a file (a broken one is kept) */
+    snprintf(sub, sizeof sub, "%s/yes/spk3_0.wav", dir);
+    assert_int_equal(sl_write_file_atomic(sub, "not a wav", 9), SL_OK);
+    sl_dataset_opts names = {.threads = 1, .progress = 0, .names_only = 1};
+    assert_int_equal(sl_dataset_build(&ds, &cfg, &names), SL_OK);
+    assert_int_equal(sl_dataset_count(ds), 7);
+    assert_int_equal(sl_dataset_n_labels(ds), 2);
+    assert_int_equal(sl_dataset_n_groups(ds), 4);
+    assert_true(find(ds, "yes/spk3_0.wav")->duration == 0);
+    sl_dataset_free(ds);
+    ds = build(&cfg, 1); /* read, the broken file is skipped */
+    assert_int_equal(sl_dataset_count(ds), 6);
+    sl_dataset_free(ds);
+    assert_int_equal(remove(sub), 0);
     sl_config_free(&cfg);
 
     /* The same files from a CSV list, with an extra column. */
