@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The main job: builds sigloop and runs the spoken-digit example end to end with the steps that
 # exist so far (step 1: the data set; step 8's front end: log-mel features; step 2: a preview of
-# the augmentation; steps 3 and 4: the TC-ResNet8 model and its training with augmentation, about
-# 12 s on two cores). Outputs go to runs/.
+# the augmentation; steps 3 and 9: the TC-ResNet8 model and its budget on the config's target
+# device; step 4: its training with augmentation, about 10 s on two cores). Outputs go to runs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -12,4 +12,5 @@ cmake --build build -j "$(nproc)" --target sigloop_cli
 ./build/sigloop features examples/fsdd.yaml
 ./build/sigloop augment examples/fsdd.yaml --preview 8
 ./build/sigloop model examples/fsdd.yaml
+./build/sigloop budget examples/fsdd.yaml
 ./build/sigloop train examples/fsdd.yaml

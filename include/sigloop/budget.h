@@ -100,6 +100,7 @@ typedef struct {
     size_t params, device_params, macs, ops;
     size_t weight_bytes;   /* weights, biases, quantisation parameters */
     size_t arena_bytes;    /* peak of the planned activations and scratch (input and output included) */
+    size_t arena_other;    /* the same at the other precision (float32 for int8, int8 for float32) */
     size_t input_bytes, output_bytes;
     size_t frontend_ram;   /* the front end's working buffers */
     size_t window_bytes;   /* streaming: the window of feature frames kept between decisions */

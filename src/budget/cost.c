@@ -131,10 +131,12 @@ static size_t conv_scratch(const sl_graph *g, const sl_node *nd, sl_cost_class c
 }
 
 /* Lifetimes in device steps (the input is written at step 0, device layer k at step k), the
- * tensors and scratch placed in one arena. */
-static sl_status plan(const sl_graph *g, sl_budget_report *r)
+ * tensors and scratch placed in one arena, at `precision`: the report's own fills its layers and
+ * totals, the other gives only *peak. */
+static sl_status plan(const sl_graph *g, sl_budget_report *r, int precision, size_t *peak_out)
 {
-    size_t n = r->n, bpv = bytes_per_value(r->precision);
+    int mine = precision == r->precision;
+    size_t n = r->n, bpv = bytes_per_value(precision);
     sl_layer_cost *L = r->layers;
     size_t *step = calloc(n, sizeof *step);
     sl_plan_tensor *t = calloc(2 * n, sizeof *t);
@@ -151,7 +153,7 @@ static sl_status plan(const sl_graph *g, sl_budget_report *r)
         /* the tensor's size: the last node folded into it has the same number of values */
         t[nt++] = (sl_plan_tensor){.size = out_values(sl_graph_node(g, i)) * bpv, .first = step[i], .last = step[i]};
     }
-    r->device_layers = k;
+    if (mine) r->device_layers = k;
     for (size_t i = 1; i < n; i++) {
         if (L[i].cls == SL_COST_NONE) continue;
         const sl_node *nd = sl_graph_node(g, i);
@@ -160,8 +162,8 @@ static sl_status plan(const sl_graph *g, sl_budget_report *r)
             if (step[i] > src->last) src->last = step[i];
         }
         if (L[i].cls == SL_COST_CONV || L[i].cls == SL_COST_DEPTHWISE) {
-            size_t sb = conv_scratch(g, nd, L[i].cls, r->precision);
-            L[i].scratch_bytes = sb;
+            size_t sb = conv_scratch(g, nd, L[i].cls, precision);
+            if (mine) L[i].scratch_bytes = sb;
             if (sb) {
                 scratch_of[i] = nt + 1; /* + 1: 0 means none */
                 t[nt++] = (sl_plan_tensor){.size = sb, .first = step[i], .last = step[i]};
@@ -172,7 +174,8 @@ static sl_status plan(const sl_graph *g, sl_budget_report *r)
     out->last = k; /* read after the last layer */
     size_t peak = 0;
     sl_status s = sl_plan_greedy(t, nt, ARENA_ALIGN, &peak);
-    if (s == SL_OK) {
+    *peak_out = peak;
+    if (s == SL_OK && mine) {
         r->arena_bytes = peak;
         r->input_bytes = t[tensor_of[0]].size;
         r->output_bytes = out->size;
@@ -311,7 +314,9 @@ sl_status sl_budget_estimate_graph(const sl_config *cfg, const sl_graph *g, cons
     weights(g, r->layers, has_bias, r->precision);
     free(readers);
     free(has_bias);
-    sl_status s = plan(g, r);
+    sl_status s = plan(g, r, r->precision, &r->arena_bytes);
+    if (s == SL_OK)
+        s = plan(g, r, r->precision == SL_PRECISION_INT8 ? SL_PRECISION_FLOAT32 : SL_PRECISION_INT8, &r->arena_other);
     const sl_node *in = sl_graph_node(g, 0);
     size_t bands = in->shape.rank == 3 ? in->shape.d[0] * in->shape.d[1] : in->shape.d[0];
     size_t frames = in->shape.d[in->shape.rank - 1];

@@ -94,8 +94,8 @@ void cli_budget_print(FILE *out, const sl_config *cfg, const sl_target *t, const
     if (!quiet) {
         fprintf(out, "budget of %s on %s (%s): %s\n\n", cfg->name, t->name, precision_name(r->precision),
                 t->description);
-        fprintf(out, "  %3s  %-18s %-10s %-14s %9s %11s %10s  %-9s %9s %10s\n", "#", "name", "op", "output", "params",
-                "MACs", "tensor", "lifetime", "offset", "time");
+        fprintf(out, "  %3s  %-18s %-10s %-14s %9s %11s %10s %9s  %-9s %8s %10s\n", "#", "name", "op", "output",
+                "params", "MACs", "tensor", "scratch", "lifetime", "offset", "time");
         for (size_t i = 0; i < r->n; i++) {
             const sl_node *nd = sl_graph_node(g, i);
             const sl_layer_cost *L = &r->layers[i];
@@ -110,10 +110,12 @@ void cli_budget_print(FILE *out, const sl_config *cfg, const sl_target *t, const
                         how, sl_graph_node(g, L->into)->name);
                 continue;
             }
-            char life[32];
+            char life[32], sc[32];
             snprintf(life, sizeof life, "%zu-%zu", L->first, L->last);
-            fprintf(out, "  %3zu  %-18s %-10s %-14s %9s %11s %10s  %-9s %9zu %10s\n", i, nd->name, sl_op_name(nd->op),
-                    d, a, b, kib(c, sizeof c, (double)L->act_bytes), life, L->offset,
+            if (L->scratch_bytes) kib(sc, sizeof sc, (double)L->scratch_bytes);
+            else snprintf(sc, sizeof sc, "-");
+            fprintf(out, "  %3zu  %-18s %-10s %-14s %9s %11s %10s %9s  %-9s %8zu %10s\n", i, nd->name,
+                    sl_op_name(nd->op), d, a, b, kib(c, sizeof c, (double)L->act_bytes), sc, life, L->offset,
                     i ? secs(e, sizeof e, L->seconds) : "-");
         }
         group_digits(a, sizeof a, r->params);
@@ -128,9 +130,10 @@ void cli_budget_print(FILE *out, const sl_config *cfg, const sl_target *t, const
                 r->precision == SL_PRECISION_INT8 ? "int8 weights, int32 biases, per-channel requantisation"
                                                   : "float32");
         fprintf(out, "activations     %s peak in one arena, %zu layers (input %s and output %s in it, kernel scratch "
-                     "too)\n",
+                     "too); %s as %s\n",
                 kib(a, sizeof a, (double)r->arena_bytes), r->device_layers, kib(b, sizeof b, (double)r->input_bytes),
-                kib(c, sizeof c, (double)r->output_bytes));
+                kib(c, sizeof c, (double)r->output_bytes), kib(e, sizeof e, (double)r->arena_other),
+                precision_name(r->precision == SL_PRECISION_INT8 ? SL_PRECISION_FLOAT32 : SL_PRECISION_INT8));
         fprintf(out, "front end RAM   %s (samples of a frame, FFT buffers, spectrum, bands)\n",
                 kib(a, sizeof a, (double)r->frontend_ram));
         if (r->window_bytes)
@@ -209,12 +212,12 @@ static void print_json(FILE *out, const sl_config *cfg, const sl_target *t, cons
         fputc('}', out);
     }
     fprintf(out, "],\n \"totals\": {\"params\": %zu, \"device_params\": %zu, \"macs\": %zu, \"ops\": %zu, "
-                 "\"weight_bytes\": %zu, \"arena_bytes\": %zu, \"input_bytes\": %zu, \"output_bytes\": %zu, "
+                 "\"weight_bytes\": %zu, \"arena_bytes\": %zu, \"arena_bytes_other_precision\": %zu, \"input_bytes\": %zu, \"output_bytes\": %zu, "
                  "\"frontend_ram\": %zu, \"window_bytes\": %zu, \"ram_bytes\": %zu, \"table_bytes\": %zu, "
                  "\"code_bytes\": %zu, \"flash_bytes\": %zu, \"frames_per_decision\": %zu, "
                  "\"frontend_seconds\": %.9g, \"network_seconds\": %.9g, \"latency_seconds\": %.9g, "
                  "\"energy_mj\": %.9g, \"decisions_per_second\": %.9g, \"busy_share\": %.9g, \"average_mw\": %.9g},\n",
-            r->params, r->device_params, r->macs, r->ops, r->weight_bytes, r->arena_bytes, r->input_bytes,
+            r->params, r->device_params, r->macs, r->ops, r->weight_bytes, r->arena_bytes, r->arena_other, r->input_bytes,
             r->output_bytes, r->frontend_ram, r->window_bytes, r->ram_bytes, r->table_bytes, r->code_bytes,
             r->flash_bytes, r->frames_per_decision, r->frontend_seconds, r->network_seconds, r->latency_seconds,
             r->energy_mj, r->decisions_per_second, r->busy_share, r->average_mw);

@@ -11,7 +11,7 @@ b() { "$SIGLOOP" budget "$ex/fsdd.yaml" -o "$d" --target host "$@"; }
 
 # within budget: the table, the totals, two PASS lines, exit 0
 b --set budget.ram=64KiB --set budget.flash=256KiB >"$tmp/ok.txt" 2>"$tmp/ok.err" && pass || fail "within budget: $(cat "$tmp/ok.err")"
-grep -Eq "^ +1  stem +conv1d +16 x 98 +1,920 +188,160 +1.5 KiB +1-4 " "$tmp/ok.txt" && pass || fail "stem row: $(grep ' stem ' "$tmp/ok.txt")"
+grep -Eq "^ +1  stem +conv1d +16 x 98 +1,920 +188,160 +1.5 KiB +480 B +1-4 " "$tmp/ok.txt" && pass || fail "stem row: $(grep ' stem ' "$tmp/ok.txt")"
 grep -Eq "^ +2  stem_bn .*\(folded into stem\)" "$tmp/ok.txt" && pass || fail "batch norm not folded"
 grep -q "^parameters      65,082 trained, 64,754 on the device" "$tmp/ok.txt" && pass || fail "parameters: $(grep ^parameters "$tmp/ok.txt")"
 grep -q "^MACs            1,522,464 per decision" "$tmp/ok.txt" && pass || fail "MACs: $(grep ^MACs "$tmp/ok.txt")"
