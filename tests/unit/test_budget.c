@@ -447,7 +447,7 @@ static void test_profiles(void **state)
          "float32: {conv: 1, depthwise: 1, dense: 1, elementwise: 1}\n",
          "int8.elementwise: required"},
         {"clock_mhz: -3\n", "clock_mhz: must be in (0"},
-        {"clock_mhz: 48\nclok: 3\n", "clok: unknown key (did you mean 'clock"},
+        {"clock_mhz: 48\nclok_mhz: 3\n", "clok_mhz: unknown key (did you mean 'clock_mhz'"},
         {"clock_mhz: 48\nram: lots\n", "ram: 'lots' is not a size"},
         {"- a\n- b\n", "a target profile is a mapping"},
         {"", "empty target profile"},
