@@ -205,9 +205,10 @@ static void print_json(FILE *out, const sl_config *cfg, const sl_target *t, cons
             fputs(", \"into\": ", out);
             json_string(out, sl_graph_node(g, L->into)->name);
         } else {
-            fprintf(out, ", \"tensor_bytes\": %zu, \"scratch_bytes\": %zu, \"first\": %zu, \"last\": %zu, "
-                         "\"offset\": %zu, \"seconds\": %.9g",
-                    L->act_bytes, L->scratch_bytes, L->first, L->last, L->offset, L->seconds);
+            size_t values = sl_shape_size(&nd->shape);
+            fprintf(out, ", \"tensor_bytes\": %zu, \"tensor_bytes_int8\": %zu, \"tensor_bytes_float32\": %zu, "
+                         "\"scratch_bytes\": %zu, \"first\": %zu, \"last\": %zu, \"offset\": %zu, \"seconds\": %.9g",
+                    L->act_bytes, values, 4 * values, L->scratch_bytes, L->first, L->last, L->offset, L->seconds);
         }
         fputc('}', out);
     }
