@@ -8,6 +8,7 @@
 #include "sigloop/config.h"
 #include "sigloop/dataset.h"
 #include "sigloop/features.h"
+#include "sigloop/nn.h"
 
 /* Exit statuses shared by every subcommand. */
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_OVER_BUDGET = 3 };
@@ -36,6 +37,25 @@ void cli_error(const char *fmt, ...)
  * Returns CLI_OK, or CLI_USAGE after printing why. `help` is printed for -h/--help and then
  * *done is set. */
 int cli_parse_common(int argc, char **argv, cli_common *c, const char *help, int *done);
+
+/* A subcommand's own option: a flag (*flag set to 1) or one that takes a value (*value set). */
+typedef struct {
+    const char *name;   /* "--resume" */
+    int *flag;          /* or NULL */
+    const char **value; /* or NULL */
+} cli_option;
+
+/* cli_parse_common after taking out opts (each "--name" or "--name VALUE" anywhere after the
+ * command); CLI_USAGE, after saying why, when a value is missing. */
+int cli_parse_with(int argc, char **argv, cli_common *c, const char *help, int *done, const cli_option *opts,
+                   size_t n_opts);
+
+/* 1234567 -> "1,234,567" */
+void cli_group_digits(char *buf, size_t size, size_t v);
+/* "16 x 98", "1 x 40 x 98" */
+void cli_shape_text(char *buf, size_t size, const sl_shape *s);
+/* s as a JSON string, quotes included. */
+void cli_json_string(FILE *f, const char *s);
 
 /* Loads c->config with c's --set overrides into cfg and names the output folder (-o, or
  * runs/NAME) in out_dir. Returns CLI_OK, or CLI_FAIL after printing the error. */

@@ -116,30 +116,25 @@ static void standardise(float *f, size_t bands, size_t frames, const double *mea
 
 int cmd_augment(int argc, char **argv)
 {
-    long n_show = 8, epoch = 0;
-    char *rest[256];
-    int n_rest = 0;
-    for (int i = 0; i < argc && n_rest < 255; i++) {
-        if (i > 0 && (strcmp(argv[i], "--preview") == 0 || strcmp(argv[i], "--epoch") == 0)) {
-            const char *opt = argv[i];
-            char *end = NULL;
-            long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : -1;
-            if (i + 1 >= argc || !end || *end || end == argv[i + 1] || v < 0 ||
-                (strcmp(opt, "--preview") == 0 && (v < 1 || v > 1000)) || v > 1000000) {
-                cli_error("%s needs a whole number%s", opt, strcmp(opt, "--preview") == 0 ? " in [1, 1000]" : " >= 0");
-                return CLI_USAGE;
-            }
-            if (strcmp(opt, "--preview") == 0) n_show = v;
-            else epoch = v;
-            i++;
-            continue;
-        }
-        rest[n_rest++] = argv[i];
-    }
+    const char *preview = NULL, *epoch_text = NULL;
+    const cli_option own[] = {{"--preview", NULL, &preview}, {"--epoch", NULL, &epoch_text}};
     cli_common c;
     int done;
-    int rc = cli_parse_common(n_rest, rest, &c, help, &done);
+    int rc = cli_parse_with(argc, argv, &c, help, &done, own, 2);
     if (rc != CLI_OK || done) return rc;
+    long n_show = 8, epoch = 0;
+    for (int k = 0; k < 2; k++) {
+        const char *text = k ? epoch_text : preview, *opt = k ? "--epoch" : "--preview";
+        if (!text) continue;
+        char *end = NULL;
+        long v = strtol(text, &end, 10);
+        if (!*text || *end || v < 0 || (k == 0 && (v < 1 || v > 1000)) || v > 1000000) {
+            cli_error("%s needs a whole number%s", opt, k == 0 ? " in [1, 1000]" : " >= 0");
+            return CLI_USAGE;
+        }
+        if (k) epoch = v;
+        else n_show = v;
+    }
     const char *preview_dir = c.out_dir;
     c.out_dir = NULL; /* the data and features stay in runs/NAME */
 

@@ -41,17 +41,6 @@ static const char help[] =
     "\n"
     "Exit status: 0 within budget, 1 failure, 2 usage error, 3 over budget.\n";
 
-static void group_digits(char *buf, size_t size, size_t v)
-{
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%zu", v), k = 0;
-    for (int i = 0; i < n && (size_t)k + 2 < size; i++) {
-        if (i && (n - i) % 3 == 0) buf[k++] = ',';
-        buf[k++] = tmp[i];
-    }
-    buf[k] = '\0';
-}
-
 static const char *kib(char *buf, size_t size, double bytes)
 {
     if (bytes < 1024) snprintf(buf, size, "%.0f B", bytes);
@@ -66,13 +55,6 @@ static const char *secs(char *buf, size_t size, double s)
     else if (s < 1) snprintf(buf, size, "%.2f ms", s * 1e3);
     else snprintf(buf, size, "%.2f s", s);
     return buf;
-}
-
-static void shape_text(char *buf, size_t size, const sl_shape *s)
-{
-    if (s->rank == 1) snprintf(buf, size, "%zu", s->d[0]);
-    else if (s->rank == 2) snprintf(buf, size, "%zu x %zu", s->d[0], s->d[1]);
-    else snprintf(buf, size, "%zu x %zu x %zu", s->d[0], s->d[1], s->d[2]);
 }
 
 static const char *line_value(char *buf, size_t size, const sl_budget_line *l, double v)
@@ -99,9 +81,9 @@ void cli_budget_print(FILE *out, const sl_config *cfg, const sl_target *t, const
         for (size_t i = 0; i < r->n; i++) {
             const sl_node *nd = sl_graph_node(g, i);
             const sl_layer_cost *L = &r->layers[i];
-            shape_text(d, sizeof d, &nd->shape);
-            group_digits(a, sizeof a, L->params);
-            group_digits(b, sizeof b, L->macs);
+            cli_shape_text(d, sizeof d, &nd->shape);
+            cli_group_digits(a, sizeof a, L->params);
+            cli_group_digits(b, sizeof b, L->macs);
             if (i > 0 && L->cls == SL_COST_NONE) {
                 const char *how = nd->op == SL_OP_BATCHNORM ? "folded into" : nd->op == SL_OP_DROPOUT ? "no-op after"
                                   : nd->op == SL_OP_FLATTEN                                           ? "view of"
@@ -118,11 +100,11 @@ void cli_budget_print(FILE *out, const sl_config *cfg, const sl_target *t, const
                     sl_op_name(nd->op), d, a, b, kib(c, sizeof c, (double)L->act_bytes), sc, life, L->offset,
                     i ? secs(e, sizeof e, L->seconds) : "-");
         }
-        group_digits(a, sizeof a, r->params);
-        group_digits(b, sizeof b, r->device_params);
+        cli_group_digits(a, sizeof a, r->params);
+        cli_group_digits(b, sizeof b, r->device_params);
         fprintf(out, "\nparameters      %s trained, %s on the device (batch norm folded)\n", a, b);
-        group_digits(a, sizeof a, r->macs);
-        group_digits(b, sizeof b, r->ops);
+        cli_group_digits(a, sizeof a, r->macs);
+        cli_group_digits(b, sizeof b, r->ops);
         fprintf(out, "MACs            %s per decision (multiply-adds of convolutions and dense layers), and %s\n"
                      "                element-wise operations\n",
                 a, b);
@@ -172,38 +154,26 @@ void cli_budget_print(FILE *out, const sl_config *cfg, const sl_target *t, const
     }
 }
 
-static void json_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') fprintf(out, "\\%c", ch);
-        else if (ch < 0x20) fprintf(out, "\\u%04x", ch);
-        else fputc(ch, out);
-    }
-    fputc('"', out);
-}
-
 static void print_json(FILE *out, const sl_config *cfg, const sl_target *t, const sl_budget_report *r,
                        const char *suggestion)
 {
     const sl_graph *g = r->g;
     fputs("{\"config\": ", out);
-    json_string(out, cfg->path);
+    cli_json_string(out, cfg->path);
     fputs(", \"target\": ", out);
-    json_string(out, t->name);
+    cli_json_string(out, t->name);
     fprintf(out, ", \"precision\": \"%s\", \"layers\": [", precision_name(r->precision));
     for (size_t i = 0; i < r->n; i++) {
         const sl_node *nd = sl_graph_node(g, i);
         const sl_layer_cost *L = &r->layers[i];
         fprintf(out, "%s\n  {\"name\": ", i ? "," : "");
-        json_string(out, nd->name);
+        cli_json_string(out, nd->name);
         fprintf(out, ", \"op\": \"%s\", \"shape\": [", sl_op_name(nd->op));
         for (int k = 0; k < nd->shape.rank; k++) fprintf(out, "%s%zu", k ? ", " : "", nd->shape.d[k]);
         fprintf(out, "], \"params\": %zu, \"macs\": %zu, \"ops\": %zu", L->params, L->macs, L->ops);
         if (i > 0 && L->cls == SL_COST_NONE) {
             fputs(", \"into\": ", out);
-            json_string(out, sl_graph_node(g, L->into)->name);
+            cli_json_string(out, sl_graph_node(g, L->into)->name);
         } else {
             size_t values = sl_shape_size(&nd->shape);
             fprintf(out, ", \"tensor_bytes\": %zu, \"tensor_bytes_int8\": %zu, \"tensor_bytes_float32\": %zu, "
@@ -231,7 +201,7 @@ static void print_json(FILE *out, const sl_config *cfg, const sl_target *t, cons
                 i ? ", " : "", lines[i].what, lines[i].value, lines[i].limit, lines[i].pass ? "true" : "false",
                 lines[i].limit - lines[i].value);
     fprintf(out, "], \"over\": %s, \"suggestion\": ", over ? "true" : "false");
-    if (suggestion && *suggestion) json_string(out, suggestion);
+    if (suggestion && *suggestion) cli_json_string(out, suggestion);
     else fputs("null", out);
     fputs("}\n", out);
 }
@@ -341,29 +311,12 @@ static sl_status measure(const sl_config *cfg, const sl_graph *g, const sl_model
 
 int cmd_budget(int argc, char **argv)
 {
-    /* --target NAME and --measure are ours; the rest are the common options */
     const char *target = NULL;
     int do_measure = 0;
-    char *rest[256];
-    int n_rest = 0;
-    for (int i = 0; i < argc && n_rest < 255; i++) {
-        if (i > 0 && strcmp(argv[i], "--measure") == 0) {
-            do_measure = 1;
-            continue;
-        }
-        if (i > 0 && strcmp(argv[i], "--target") == 0) {
-            if (i + 1 >= argc) {
-                cli_error("--target needs a value");
-                return CLI_USAGE;
-            }
-            target = argv[++i];
-            continue;
-        }
-        rest[n_rest++] = argv[i];
-    }
+    const cli_option own[] = {{"--measure", &do_measure, NULL}, {"--target", NULL, &target}};
     cli_common c;
     int done;
-    int rc = cli_parse_common(n_rest, rest, &c, help, &done);
+    int rc = cli_parse_with(argc, argv, &c, help, &done, own, 2);
     if (rc != CLI_OK || done) return rc;
     /* a RUN folder: its resolved config and its model's shapes */
     struct stat sb;
@@ -413,7 +366,7 @@ int cmd_budget(int argc, char **argv)
                    "  (RAM %s, flash %s, latency %s",
                    suggestion, kib(a, sizeof a, (double)fit->ram_bytes), kib(b, sizeof b, (double)fit->flash_bytes),
                    secs(d, sizeof d, fit->latency_seconds));
-            group_digits(a, sizeof a, fit->device_params);
+            cli_group_digits(a, sizeof a, fit->device_params);
             printf(", %s parameters; costed, not trained)\n", a);
         } else if (over) {
             printf("\nover budget: %s\n", sl_last_error());

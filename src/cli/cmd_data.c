@@ -29,31 +29,19 @@ static const char help[] =
     "\n"
     "Exit status: 0 success (leakage warnings included), 1 failure, 2 usage error.\n";
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 static void print_json(const sl_dataset *ds, const char *manifest, double seconds)
 {
     size_t split_n[SL_N_SPLITS] = {0};
     for (size_t i = 0; i < sl_dataset_count(ds); i++) split_n[sl_dataset_entry(ds, i)->split]++;
     printf("{\"manifest\": ");
-    json_string(stdout, manifest);
+    cli_json_string(stdout, manifest);
     printf(", \"files\": %zu, \"skipped\": %zu, \"classes\": %zu, \"groups\": %zu, "
            "\"train\": %zu, \"val\": %zu, \"test\": %zu, \"leaks\": %zu, \"seconds\": %.3f, \"labels\": [",
            sl_dataset_count(ds), sl_dataset_n_skipped(ds), sl_dataset_n_labels(ds),
            sl_dataset_n_groups(ds), split_n[0], split_n[1], split_n[2], sl_dataset_n_leaks(ds), seconds);
     for (size_t i = 0; i < sl_dataset_n_labels(ds); i++) {
         if (i) printf(", ");
-        json_string(stdout, sl_dataset_label(ds, i));
+        cli_json_string(stdout, sl_dataset_label(ds, i));
     }
     printf("]}\n");
 }

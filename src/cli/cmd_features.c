@@ -38,24 +38,11 @@ static const char *type_name(int t)
 
 int cmd_features(int argc, char **argv)
 {
-    /* --npy is ours; the rest are the common options */
     const char *npy = NULL;
-    char *rest[256];
-    int n_rest = 0;
-    for (int i = 0; i < argc && n_rest < 255; i++) {
-        if (i > 0 && strcmp(argv[i], "--npy") == 0) {
-            if (i + 1 >= argc) {
-                cli_error("--npy needs a file name");
-                return CLI_USAGE;
-            }
-            npy = argv[++i];
-            continue;
-        }
-        rest[n_rest++] = argv[i];
-    }
+    const cli_option own[] = {{"--npy", NULL, &npy}};
     cli_common c;
     int done;
-    int rc = cli_parse_common(n_rest, rest, &c, help, &done);
+    int rc = cli_parse_with(argc, argv, &c, help, &done, own, 1);
     if (rc != CLI_OK || done) return rc;
 
     double t0 = cli_now();

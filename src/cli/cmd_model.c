@@ -26,24 +26,6 @@ static const char help[] =
     "\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
-static void group_digits(char *buf, size_t size, size_t v)
-{
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%zu", v), k = 0;
-    for (int i = 0; i < n && (size_t)k + 2 < size; i++) {
-        if (i && (n - i) % 3 == 0) buf[k++] = ',';
-        buf[k++] = tmp[i];
-    }
-    buf[k] = '\0';
-}
-
-static void shape_text(char *buf, size_t size, const sl_shape *s)
-{
-    if (s->rank == 1) snprintf(buf, size, "%zu", s->d[0]);
-    else if (s->rank == 2) snprintf(buf, size, "%zu x %zu", s->d[0], s->d[1]);
-    else snprintf(buf, size, "%zu x %zu x %zu", s->d[0], s->d[1], s->d[2]);
-}
-
 int cmd_model(int argc, char **argv)
 {
     cli_common c;
@@ -70,14 +52,14 @@ int cmd_model(int argc, char **argv)
     char sh[48], pa[32], ma[32];
     for (size_t i = 0; i < sl_graph_count(g); i++) {
         const sl_node *nd = sl_graph_node(g, i);
-        shape_text(sh, sizeof sh, &nd->shape);
-        group_digits(pa, sizeof pa, nd->n_params);
-        group_digits(ma, sizeof ma, nd->macs);
+        cli_shape_text(sh, sizeof sh, &nd->shape);
+        cli_group_digits(pa, sizeof pa, nd->n_params);
+        cli_group_digits(ma, sizeof ma, nd->macs);
         printf("  %3zu  %-20s %-10s %-10s %10s %12s\n", i, nd->name, sl_op_name(nd->op), sh, pa, ma);
         total_macs += nd->macs;
     }
-    group_digits(pa, sizeof pa, sl_graph_n_params(g));
-    group_digits(ma, sizeof ma, total_macs);
+    cli_group_digits(pa, sizeof pa, sl_graph_n_params(g));
+    cli_group_digits(ma, sizeof ma, total_macs);
     printf("\ntotal: %s parameters (%.1f KiB as float32, %.1f KiB as int8), %s multiply-accumulates per "
            "example\n",
            pa, (double)sl_graph_n_params(g) * 4 / 1024, (double)sl_graph_n_params(g) / 1024, ma);

@@ -92,24 +92,11 @@ static sl_status check_budget(const sl_config *cfg, size_t bands, size_t frames,
 
 int cmd_train(int argc, char **argv)
 {
-    /* --resume and --ignore-budget are ours; the rest are the common options */
     int resume = 0, ignore_budget = 0;
-    char *rest[256];
-    int n_rest = 0;
-    for (int i = 0; i < argc && n_rest < 255; i++) {
-        if (i > 0 && strcmp(argv[i], "--resume") == 0) {
-            resume = 1;
-            continue;
-        }
-        if (i > 0 && strcmp(argv[i], "--ignore-budget") == 0) {
-            ignore_budget = 1;
-            continue;
-        }
-        rest[n_rest++] = argv[i];
-    }
+    const cli_option own[] = {{"--resume", &resume, NULL}, {"--ignore-budget", &ignore_budget, NULL}};
     cli_common c;
     int done;
-    int rc = cli_parse_common(n_rest, rest, &c, help, &done);
+    int rc = cli_parse_with(argc, argv, &c, help, &done, own, 2);
     if (rc != CLI_OK || done) return rc;
     double t0 = cli_now();
     sl_config cfg;

@@ -137,6 +137,62 @@ double cli_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+int cli_parse_with(int argc, char **argv, cli_common *c, const char *help, int *done, const cli_option *opts,
+                   size_t n_opts)
+{
+    char *rest[256];
+    int n_rest = 0;
+    for (int i = 0; i < argc && n_rest < 255; i++) {
+        const cli_option *o = NULL;
+        for (size_t k = 0; i > 0 && k < n_opts && !o; k++)
+            if (strcmp(argv[i], opts[k].name) == 0) o = &opts[k];
+        if (!o) {
+            rest[n_rest++] = argv[i];
+            continue;
+        }
+        if (o->flag) {
+            *o->flag = 1;
+        } else {
+            if (i + 1 >= argc) {
+                cli_error("%s needs a value", o->name);
+                return CLI_USAGE;
+            }
+            *o->value = argv[++i];
+        }
+    }
+    return cli_parse_common(n_rest, rest, c, help, done);
+}
+
+void cli_group_digits(char *buf, size_t size, size_t v)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%zu", v), k = 0;
+    for (int i = 0; i < n && (size_t)k + 2 < size; i++) {
+        if (i && (n - i) % 3 == 0) buf[k++] = ',';
+        buf[k++] = tmp[i];
+    }
+    buf[k] = '\0';
+}
+
+void cli_shape_text(char *buf, size_t size, const sl_shape *s)
+{
+    if (s->rank == 1) snprintf(buf, size, "%zu", s->d[0]);
+    else if (s->rank == 2) snprintf(buf, size, "%zu x %zu", s->d[0], s->d[1]);
+    else snprintf(buf, size, "%zu x %zu x %zu", s->d[0], s->d[1], s->d[2]);
+}
+
+void cli_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
+        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
+        else fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
 static int parse_int(const char *s, int lo, int hi, int *out)
 {
     char *end;
