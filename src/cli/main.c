@@ -29,6 +29,10 @@ static const char usage[] =
     "                   against the config's budget (exit 3 when over, with a change that fits)\n"
     "  train CONFIG     step 4: train the model on the features; metrics and test predictions\n"
     "  eval RUN         a trained model (RUN/model.slm) scored again on a split\n"
+    "  analyze RUN      steps 5 and 6: where a trained run is weak and what to change;\n"
+    "                   RUN/report.html and report.json\n"
+    "  compare RUN_A RUN_B ...\n"
+    "                   runs side by side, with McNemar's test and the config differences\n"
     "  runs [ROOT]      the runs index (ROOT/index.db, default runs/): one line per run\n"
     "  info FILE...     what a recording holds (format, rate, length, level), or why it\n"
     "                   cannot be read\n"
@@ -276,6 +280,8 @@ static const command commands[] = {
     {"eval", cmd_eval},
     {"runs", cmd_runs},
     {"budget", cmd_budget},
+    {"analyze", cmd_analyze},
+    {"compare", cmd_compare},
 };
 
 int main(int argc, char **argv)
