@@ -64,13 +64,17 @@ static sl_status flatten(const sl_config *cfg, flat_config *out)
         if (!colon) continue;
         *colon = '\0';
         const char *val = colon[1] ? colon + 2 : "";
-        if (list_item) item[level - 1]++;
+        if (list_item) {
+            item[level - 1]++;
+            stack[level - 1][0] = '\0'; /* the item has no name of its own: "list[i].key" */
+        }
         snprintf(stack[level], sizeof stack[level], "%s", p);
+        for (size_t l = level + 1; l < 16; l++) item[l] = -1; /* deeper lists start again */
         if (!*val) continue; /* a section: its keys follow */
         char key[1024] = "";
         size_t k = 0;
         for (size_t l = 0; l <= level && k < sizeof key; l++) {
-            k += (size_t)snprintf(key + k, sizeof key - k, "%s%s", l ? "." : "", stack[l]);
+            if (stack[l][0]) k += (size_t)snprintf(key + k, sizeof key - k, "%s%s", k ? "." : "", stack[l]);
             if (l < level && item[l] >= 0 && k < sizeof key) k += (size_t)snprintf(key + k, sizeof key - k, "[%d]", item[l]);
         }
         if (out->n == cap) {
@@ -87,18 +91,47 @@ static sl_status flatten(const sl_config *cfg, flat_config *out)
         out->value[out->n] = strdup(val);
         if (!out->key[out->n] || !out->value[out->n]) s = sl_fail(SL_ENOMEM, "out of memory");
         out->n++;
-        for (size_t l = level + 1; l < 16; l++) item[l] = -1;
     }
     free(buf);
     if (s != SL_OK) flat_free(out);
     return s;
 }
 
+/* The keys of every run's config, the first run's first, each once. */
+static sl_status key_union(const flat_config *fc, size_t n, flat_config *u)
+{
+    memset(u, 0, sizeof *u);
+    size_t cap = 0;
+    for (size_t i = 0; i < n; i++) cap += fc[i].n;
+    u->key = calloc(cap + 1, sizeof *u->key);
+    if (!u->key) return sl_fail(SL_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        for (size_t q = 0; q < fc[i].n; q++) {
+            int seen = 0;
+            for (size_t j = 0; j < u->n && !seen; j++) seen = strcmp(u->key[j], fc[i].key[q]) == 0;
+            if (!seen) u->key[u->n++] = fc[i].key[q]; /* borrowed */
+        }
+    return SL_OK;
+}
+
+/* 1 when the runs' values of key differ (a key absent from a run counts as a value). */
+static int differs(const flat_config *fc, size_t n, const char *key);
+
 static const char *flat_get(const flat_config *f, const char *key)
 {
     for (size_t i = 0; i < f->n; i++)
         if (strcmp(f->key[i], key) == 0) return f->value[i];
     return NULL;
+}
+
+static int differs(const flat_config *fc, size_t n, const char *key)
+{
+    const char *v0 = flat_get(&fc[0], key);
+    for (size_t i = 1; i < n; i++) {
+        const char *v = flat_get(&fc[i], key);
+        if (!v != !v0 || (v && strcmp(v, v0) != 0)) return 1;
+    }
+    return 0;
 }
 
 /* ---- the comparison ------------------------------------------------------------------------------ */
@@ -174,7 +207,7 @@ static void jnum(FILE *f, double v)
 }
 
 static sl_status write_json(const char *path, sl_analysis *const *r, size_t n, const paired *pr,
-                            const flat_config *fc)
+                            const flat_config *fc, const flat_config *keys)
 {
     sl_afile *af;
     SL_TRY(sl_afile_open(&af, path));
@@ -214,18 +247,14 @@ static sl_status write_json(const char *path, sl_analysis *const *r, size_t n, c
     }
     fputs("],\n \"config_differences\": [", f);
     size_t shown = 0;
-    for (size_t q = 0; q < fc[0].n; q++) {
-        int differs = 0;
-        for (size_t i = 1; i < n; i++) {
-            const char *v = flat_get(&fc[i], fc[0].key[q]);
-            differs |= !v || strcmp(v, fc[0].value[q]) != 0;
-        }
-        if (!differs || strncmp(fc[0].key[q], "name", 4) == 0) continue;
+    for (size_t q = 0; q < keys->n; q++) {
+        const char *key = keys->key[q];
+        if (!differs(fc, n, key) || strcmp(key, "name") == 0) continue;
         fprintf(f, "%s\n  {\"key\": ", shown++ ? "," : "");
-        jstr(f, fc[0].key[q]);
+        jstr(f, key);
         fputs(", \"values\": [", f);
         for (size_t i = 0; i < n; i++) {
-            const char *v = flat_get(&fc[i], fc[0].key[q]);
+            const char *v = flat_get(&fc[i], key);
             fputs(i ? ", " : "", f);
             if (v) jstr(f, v);
             else fputs("null", f);
@@ -240,7 +269,8 @@ static sl_status write_json(const char *path, sl_analysis *const *r, size_t n, c
     return sl_afile_commit(af);
 }
 
-static void html_page(sl_text *t, sl_analysis *const *r, size_t n, const paired *pr, const flat_config *fc)
+static void html_page(sl_text *t, sl_analysis *const *r, size_t n, const paired *pr, const flat_config *fc,
+                      const flat_config *keys)
 {
     sl_html_begin(t, "sigloop comparison");
     sl_text_printf(t, "<h1>Runs side by side</h1>\n<table><tr><th>run</th><th>parameters</th><th>accuracy (95 %% "
@@ -343,19 +373,15 @@ static void html_page(sl_text *t, sl_analysis *const *r, size_t n, const paired 
     }
     sl_text_printf(t, "</tr>\n");
     size_t shown = 0;
-    for (size_t q = 0; q < fc[0].n; q++) {
-        int differs = 0;
-        for (size_t i = 1; i < n; i++) {
-            const char *v = flat_get(&fc[i], fc[0].key[q]);
-            differs |= !v || strcmp(v, fc[0].value[q]) != 0;
-        }
-        if (!differs) continue;
+    for (size_t q = 0; q < keys->n; q++) {
+        const char *key = keys->key[q];
+        if (!differs(fc, n, key) || strcmp(key, "name") == 0) continue;
         shown++;
         sl_text_printf(t, "<tr><td><code>");
-        sl_text_escape(t, fc[0].key[q]);
+        sl_text_escape(t, key);
         sl_text_printf(t, "</code></td>");
         for (size_t i = 0; i < n; i++) {
-            const char *v = flat_get(&fc[i], fc[0].key[q]);
+            const char *v = flat_get(&fc[i], key);
             sl_text_printf(t, "<td>");
             sl_text_escape(t, v ? v : "(absent)");
             sl_text_printf(t, "</td>");
@@ -383,13 +409,15 @@ sl_status sl_compare_runs(const char *const *runs, size_t n, const sl_analyze_op
         if (s == SL_OK && i > 0) pr[i] = pair_runs(r[0], r[i]);
     }
     char path[SL_PATH_MAX + 32];
+    flat_config keys = {0};
+    if (s == SL_OK) s = key_union(fc, n, &keys);
     if (s == SL_OK) {
         snprintf(path, sizeof path, "%s/compare.json", out_dir);
-        s = write_json(path, r, n, pr, fc);
+        s = write_json(path, r, n, pr, fc, &keys);
     }
     if (s == SL_OK) {
         sl_text t = {0};
-        html_page(&t, r, n, pr, fc);
+        html_page(&t, r, n, pr, fc, &keys);
         snprintf(path, sizeof path, "%s/compare.html", out_dir);
         s = sl_html_save(&t, path);
         sl_text_free(&t);
@@ -403,21 +431,18 @@ sl_status sl_compare_runs(const char *const *runs, size_t n, const sl_analyze_op
                         pr[i].shared, pr[i].mc.c, pr[i].mc.b, pr[i].mc.p_exact);
             fputc('\n', summary);
         }
-        for (size_t q = 0; q < fc[0].n; q++) {
-            int differs = 0;
-            for (size_t i = 1; i < n; i++) {
-                const char *v = flat_get(&fc[i], fc[0].key[q]);
-                differs |= !v || strcmp(v, fc[0].value[q]) != 0;
-            }
-            if (!differs) continue;
-            fprintf(summary, "differs: %s:", fc[0].key[q]);
+        for (size_t q = 0; q < keys.n; q++) {
+            const char *key = keys.key[q];
+            if (!differs(fc, n, key) || strcmp(key, "name") == 0) continue;
+            fprintf(summary, "differs: %s:", key);
             for (size_t i = 0; i < n; i++) {
-                const char *v = flat_get(&fc[i], fc[0].key[q]);
+                const char *v = flat_get(&fc[i], key);
                 fprintf(summary, " %s", v ? v : "(absent)");
             }
             fputc('\n', summary);
         }
     }
+    free(keys.key); /* the strings are the runs' */
     for (size_t i = 0; r && i < n; i++) sl_analysis_free(r[i]);
     for (size_t i = 0; fc && i < n; i++) flat_free(&fc[i]);
     free(r), free(pr), free(fc);
