@@ -526,7 +526,8 @@ static void add_diag(sl_analysis *a, const char *kind, const char *fmt, ...)
 
 /* Over-fitting: with a validation split, the epoch of the lowest validation loss and how much it
  * rose after it while the training loss fell; without one, the gap between the last epoch's
- * training accuracy and the test accuracy. Under-fitting: training accuracy below 90 %.
+ * training accuracy and the test accuracy. Under-fitting: training accuracy below 90 % (unless the
+ * training examples are augmented and the test accuracy is as high: a note then).
  * Unstable: the training loss rose from one epoch to the next by more than 20 % (and by more than 2 %
  * of the first epoch's loss) more than twice.
  * Not converged: the training loss still fell by more than 10 % over the last fifth of the epochs. */
@@ -549,15 +550,21 @@ static void diagnose(sl_analysis *a)
                      "loss fell %.0f %% (training accuracy %.1f %%, validation %.1f %%)",
                      best + 1, 100 * rise, 100 * fall, 100 * e[n - 1].train_acc, 100 * e[n - 1].val_acc);
     }
-    double gap = a->final_train_acc - test_acc;
+    double gap = a->train_acc - test_acc;
     if (gap > 0.05)
         add_diag(a, "over-fitting",
-                 "a generalisation gap of %.1f points: training accuracy %.1f %% at the last epoch, test %.1f %%%s",
-                 100 * gap, 100 * a->final_train_acc, 100 * test_acc,
+                 "a generalisation gap of %.1f points: %.1f %% on %zu training examples (scored again, unchanged), "
+                 "%.1f %% on test%s",
+                 100 * gap, 100 * a->train_acc, a->n_train_scored, 100 * test_acc,
                  a->model->cfg.data.split.by == SL_SPLIT_GROUPS ? " (test groups unseen in training)" : "");
-    if (a->final_train_acc < 0.9)
-        add_diag(a, "under-fitting", "training accuracy only %.1f %% at the last epoch: the model does not fit even the "
-                 "examples it trains on", 100 * a->final_train_acc);
+    if (a->train_acc < 0.9)
+        add_diag(a, "under-fitting", "only %.1f %% on the training examples themselves: the model does not fit even the "
+                 "examples it trains on", 100 * a->train_acc);
+    /* with augmentation the epochs' training accuracy is that of changed (and mixed) examples */
+    if (a->model->cfg.augment.n && a->final_train_acc < a->train_acc - 0.05)
+        add_diag(a, "note", "the epochs' training accuracy (%.1f %% at the last) is that of augmented examples; on the "
+                 "training examples as recorded the model reaches %.1f %%", 100 * a->final_train_acc,
+                 100 * a->train_acc);
     int jumps = 0; /* relative jumps of a loss already near zero are noise: count those of 2 % of the first */
     for (size_t i = 1; i < n; i++)
         jumps += e[i].train_loss > 1.2 * e[i - 1].train_loss && e[i].train_loss - e[i - 1].train_loss > 0.02 * e[0].train_loss;
@@ -565,11 +572,13 @@ static void diagnose(sl_analysis *a)
     size_t tail = n / 5 > 1 ? n / 5 : 1;
     if (n > 5) {
         double drop = 1 - e[n - 1].train_loss / e[n - 1 - tail].train_loss;
-        if (drop > 0.1 && a->final_train_acc < 0.995)
+        if (drop > 0.1 && a->train_acc < 0.995)
             add_diag(a, "not converged", "the training loss still fell %.0f %% over the last %zu epochs", 100 * drop,
                      tail);
     }
-    if (!a->n_diag) add_diag(a, "healthy", "no over-fitting, under-fitting or instability seen in the curves");
+    int problems = 0;
+    for (size_t d = 0; d < a->n_diag; d++) problems += strcmp(a->diag[d].kind, "note") != 0;
+    if (!problems) add_diag(a, "healthy", "no over-fitting, under-fitting or instability seen in the curves");
 }
 
 /* ---- robustness ---------------------------------------------------------------------------------- */
@@ -669,7 +678,7 @@ static int cmp_sug(const void *pa, const void *pb)
 #define ROBUST_WEIGHT 0.1
 static void suggestions(sl_analysis *a)
 {
-    double test = a->m.accuracy, gap = a->final_train_acc - test;
+    double test = a->m.accuracy, gap = a->train_acc - test;
     int by_group = a->model->cfg.data.split.by == SL_SPLIT_GROUPS;
     int speed = has_aug(a, SL_AUG_SPEED), pitch = has_aug(a, SL_AUG_PITCH), noise = has_aug(a, SL_AUG_NOISE);
     int gain = has_aug(a, SL_AUG_GAIN), shift = has_aug(a, SL_AUG_SHIFT);
@@ -681,15 +690,16 @@ static void suggestions(sl_analysis *a)
         for (size_t g = 0; g < groups->n && k + 32 < sizeof names; g++)
             k += (size_t)snprintf(names + k, sizeof names - k, "%s%s", g ? ", " : "", groups->s[g].name);
         suggest(a, 100 * gap + 5,
-                speed && pitch ? "group variation: stronger speed and pitch perturbation, or more training groups"
+                speed && pitch ? "group (speaker) variation: stronger speed and pitch perturbation, or more training groups"
+                : speed        ? "group (speaker) variation: a wider speed range, or pitch perturbation (augment: pitch)"
                                : "group (speaker) variation: add speed or pitch perturbation (augment: speed, pitch)",
                 "unseen test group%s %s at %.1f %% against %.1f %% on the training groups: the network learns the "
                 "voices (or subjects, sessions) it hears%s",
-                groups->n > 1 ? "s" : "", names, 100 * test, 100 * a->final_train_acc,
+                groups->n > 1 ? "s" : "", names, 100 * test, 100 * a->train_acc,
                 speed ? "; the config already varies speed: widen its range or add pitch" : "");
     } else if (gap > 0.05) {
         suggest(a, 100 * gap, "over-fitting: add augmentation (speed, noise, gain) or reduce the width",
-                "training accuracy %.1f %% against %.1f %% on test", 100 * a->final_train_acc, 100 * test);
+                "%.1f %% on the training examples against %.1f %% on test", 100 * a->train_acc, 100 * test);
     }
     if (groups->n >= 2) {
         double mean = 0;
@@ -739,7 +749,7 @@ static void suggestions(sl_analysis *a)
                 a->n_suspects, a->n_suspects > 1 ? "s" : "");
     for (size_t d = 0; d < a->n_diag; d++) {
         if (strcmp(a->diag[d].kind, "under-fitting") == 0)
-            suggest(a, 100 * (1 - a->final_train_acc), "under-fitting: a wider or deeper model, more epochs or a higher learning rate",
+            suggest(a, 100 * (1 - a->train_acc), "under-fitting: a wider or deeper model, more epochs or a higher learning rate",
                     "%s", a->diag[d].text);
         if (strcmp(a->diag[d].kind, "not converged") == 0)
             suggest(a, 5, "more epochs: training had not converged", "%s", a->diag[d].text);
@@ -813,6 +823,31 @@ sl_status sl_analyze_run(const char *run_dir, const sl_analyze_opts *o, sl_analy
     if (s == SL_OK) s = read_signals(&sc, a, a->test_row, a->n_test, &signals, &n_real);
     if (s == SL_OK)
         s = score(&sc, a, a->test_row, a->n_test, signals, n_real, COND_CLEAN, 0, 0, 0, a->test_prob, a->test_feat, NULL);
+    /* the training examples as recorded (up to 1,000, evenly spread), for the generalisation gap */
+    if (s == SL_OK) {
+        size_t *trow = NULL, nt = 0, *treal = NULL;
+        int *tlab = NULL;
+        float *tsig = NULL, *tprob = NULL, *tfeat = NULL;
+        s = split_rows(a, SL_SPLIT_TRAIN, &trow, &tlab, &nt);
+        size_t take = nt < 1000 ? nt : 1000;
+        for (size_t i = 0; s == SL_OK && i < take; i++) { /* every (nt / take)-th, in order */
+            trow[i] = trow[i * nt / take];
+            tlab[i] = tlab[i * nt / take];
+        }
+        if (s == SL_OK && take) {
+            tprob = malloc((take * k + 1) * sizeof *tprob);
+            tfeat = malloc((take * per + 1) * sizeof *tfeat);
+            s = tprob && tfeat ? read_signals(&sc, a, trow, take, &tsig, &treal) : sl_fail(SL_ENOMEM, "out of memory");
+            if (s == SL_OK) s = score(&sc, a, trow, take, tsig, treal, COND_CLEAN, 0, 0, 0, tprob, tfeat, NULL);
+            size_t right = 0;
+            sl_preds trp = {take, k, tlab, tprob};
+            for (size_t i = 0; s == SL_OK && i < take; i++) right += sl_preds_argmax(&trp, i) == tlab[i];
+            a->train_acc = take ? (double)right / (double)take : NAN;
+        }
+        a->n_train_scored = take;
+        if (!take) a->train_acc = NAN;
+        free(trow), free(tlab), free(tsig), free(treal), free(tprob), free(tfeat);
+    }
     sl_preds tp = {a->n_test, k, a->test_label, a->test_prob};
     if (s == SL_OK) s = sl_metrics_compute(&tp, &a->m);
     size_t resamples = o->bootstrap ? o->bootstrap : 1000;

@@ -76,7 +76,9 @@ struct sl_analysis {
     size_t n_epochs;
     sl_an_diagnosis diag[4];
     size_t n_diag;
-    double final_train_acc;
+    double final_train_acc;   /* the last epoch's, as trained (augmented examples, when augmented) */
+    double train_acc;         /* the best model on up to 1,000 training examples as recorded */
+    size_t n_train_scored;
     /* slices: by group, by duration, by manifest fields */
     sl_an_slicing *slicings;
     size_t n_slicings;

@@ -229,8 +229,8 @@ static sl_status write_json(const char *path, sl_analysis *const *r, size_t n, c
         }
         fputs(", \"ece\": ", f);
         jnum(f, r[i]->cal.ece);
-        fputs(", \"final_train_accuracy\": ", f);
-        jnum(f, r[i]->final_train_acc);
+        fputs(", \"train_accuracy\": ", f);
+        jnum(f, r[i]->train_acc);
         if (i > 0) {
             const paired *p = &pr[i];
             fprintf(f, ", \"against_first\": {\"shared_examples\": %zu, \"first_right_this_wrong\": %zu, "
@@ -285,7 +285,7 @@ static void html_page(sl_text *t, sl_analysis *const *r, size_t n, const paired 
                           "<td class=\"n\">%.1f %%</td><td>",
                        sl_graph_n_params(a->model->graph), 100 * a->ci[0].value, 100 * a->ci[0].lo, 100 * a->ci[0].hi,
                        a->ci[1].value, a->ci[1].lo, a->ci[1].hi, 100 * a->ci[2].value, a->cal.ece,
-                       100 * a->final_train_acc);
+                       100 * a->train_acc);
         if (i == 0) sl_text_printf(t, "-");
         else
             sl_text_printf(t, "%zu shared examples: %zu right only in the first, %zu only in this one; p = %.3g%s",

@@ -360,7 +360,8 @@ sl_status sl_analysis_write_html(const sl_analysis *a, const char *path)
 
     sl_text_printf(&t, "<h2>Learning curves</h2>\n");
     for (size_t d = 0; d < a->n_diag; d++) {
-        sl_text_printf(&t, "<div class=\"diag%s\"><b>", strcmp(a->diag[d].kind, "healthy") == 0 ? " ok" : "");
+        sl_text_printf(&t, "<div class=\"diag%s\"><b>",
+                       strcmp(a->diag[d].kind, "healthy") == 0 || strcmp(a->diag[d].kind, "note") == 0 ? " ok" : "");
         sl_text_escape(&t, a->diag[d].kind);
         sl_text_printf(&t, "</b>: ");
         sl_text_escape(&t, a->diag[d].text);
