@@ -405,12 +405,21 @@ static const char *key_duration(const sl_analysis *a, size_t i, void *ctx)
 
 typedef struct {
     size_t field;
+    const dur_bins *bins; /* a numeric field in quartiles, or NULL */
 } field_key;
 static const char *key_field(const sl_analysis *a, size_t i, void *ctx)
 {
     const field_key *fk = ctx;
     const char *v = sl_dataset_entry(a->ds, a->test_row[i])->fields[fk->field];
     return v ? v : "";
+}
+static const char *key_field_binned(const sl_analysis *a, size_t i, void *ctx)
+{
+    const field_key *fk = ctx;
+    double d = strtod(key_field(a, i, ctx), NULL);
+    int q = 0;
+    while (q < 3 && d > fk->bins->edge[q + 1]) q++;
+    return fk->bins->names[q];
 }
 
 static sl_status slices(sl_analysis *a)
@@ -426,15 +435,38 @@ static sl_status slices(sl_analysis *a)
     for (int q = 0; q < 4; q++) snprintf(b.names[q], sizeof b.names[q], "%d: %.2f-%.2f s", q + 1, b.edge[q], b.edge[q + 1]);
     free(d);
     SL_TRY(slice_by(a, "duration", key_duration, &b, 0));
-    /* the manifest's own fields, when they have few values (a take number, a session, a microphone) */
+    /* the manifest's own fields: by value when they have few (a session, a microphone), in
+     * quartiles when they are numbers with many (a take number), left out otherwise */
     for (size_t f = 0; f < sl_dataset_n_fields(a->ds); f++) {
-        field_key fk = {f};
+        field_key fk = {f, NULL};
         SL_TRY(slice_by(a, sl_dataset_field_name(a->ds, f), key_field, &fk, 1));
         sl_an_slicing *s = &a->slicings[a->n_slicings - 1];
-        if (s->n > 24 || s->n < 2) { /* too many (or one) values to read as a table */
-            free(s->s);
-            a->n_slicings--;
+        if (s->n <= 24 && s->n >= 2) continue;
+        free(s->s);
+        a->n_slicings--;
+        if (s->n < 2) continue;
+        double *v = malloc((a->n_test + 1) * sizeof *v);
+        if (!v) return sl_fail(SL_ENOMEM, "out of memory");
+        int numeric = 1;
+        for (size_t i = 0; i < a->n_test && numeric; i++) {
+            const char *t = key_field(a, i, &fk);
+            char *end;
+            v[i] = strtod(t, &end);
+            numeric = *t && !*end && isfinite(v[i]);
         }
+        if (numeric) {
+            dur_bins nb;
+            qsort(v, a->n_test, sizeof *v, cmp_double);
+            for (int q = 0; q <= 4; q++) nb.edge[q] = v[(size_t)((double)(a->n_test - 1) * q / 4.0)];
+            for (int q = 0; q < 4; q++) snprintf(nb.names[q], sizeof nb.names[q], "%d: %g-%g", q + 1, nb.edge[q], nb.edge[q + 1]);
+            fk.bins = &nb;
+            sl_status st = slice_by(a, sl_dataset_field_name(a->ds, f), key_field_binned, &fk, 0);
+            if (st != SL_OK) {
+                free(v);
+                return st;
+            }
+        }
+        free(v);
     }
     return SL_OK;
 }
