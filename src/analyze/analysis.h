@@ -4,6 +4,7 @@
 #define SIGLOOP_ANALYZE_ANALYSIS_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "sigloop/analyze.h"
 #include "sigloop/config.h"
@@ -105,6 +106,11 @@ struct sl_analysis {
 const char *sl_an_label(const sl_analysis *a, size_t c);
 const char *sl_an_path(const sl_analysis *a, size_t test_i);
 const char *sl_an_group(const sl_analysis *a, size_t test_i);
+
+/* JSON: s as a string, quotes included; v as a number, or null when it is not finite (JSON has no
+ * NaN). (report_json.c) */
+void sl_an_json_string(FILE *f, const char *s);
+void sl_an_json_number(FILE *f, double v);
 
 /* Reads a test example's signal again (as the network heard it: decoded, resampled, padded or
  * cut): x has room for the config's samples; *n_real its samples of signal. */

@@ -188,24 +188,6 @@ static double group_acc(const sl_analysis *r, const char *group)
     return NAN;
 }
 
-static void jstr(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
-
-static void jnum(FILE *f, double v)
-{
-    if (isfinite(v)) fprintf(f, "%.6g", v);
-    else fputs("null", f);
-}
-
 static sl_status write_json(const char *path, sl_analysis *const *r, size_t n, const paired *pr,
                             const flat_config *fc, const flat_config *keys)
 {
@@ -215,32 +197,32 @@ static sl_status write_json(const char *path, sl_analysis *const *r, size_t n, c
     fputs("{\"runs\": [", f);
     for (size_t i = 0; i < n; i++) {
         fprintf(f, "%s\n  {\"run\": ", i ? "," : "");
-        jstr(f, r[i]->run_dir);
+        sl_an_json_string(f, r[i]->run_dir);
         fprintf(f, ", \"test_examples\": %zu, \"parameters\": %zu", r[i]->n_test, sl_graph_n_params(r[i]->model->graph));
         static const char *const names[4] = {"accuracy", "macro_f1", "balanced_accuracy", "top2_accuracy"};
         for (int q = 0; q < 4; q++) {
             fprintf(f, ", \"%s\": {\"value\": ", names[q]);
-            jnum(f, r[i]->ci[q].value);
+            sl_an_json_number(f, r[i]->ci[q].value);
             fputs(", \"lo\": ", f);
-            jnum(f, r[i]->ci[q].lo);
+            sl_an_json_number(f, r[i]->ci[q].lo);
             fputs(", \"hi\": ", f);
-            jnum(f, r[i]->ci[q].hi);
+            sl_an_json_number(f, r[i]->ci[q].hi);
             fputc('}', f);
         }
         fputs(", \"ece\": ", f);
-        jnum(f, r[i]->cal.ece);
+        sl_an_json_number(f, r[i]->cal.ece);
         fputs(", \"train_accuracy\": ", f);
-        jnum(f, r[i]->train_acc);
+        sl_an_json_number(f, r[i]->train_acc);
         if (i > 0) {
             const paired *p = &pr[i];
             fprintf(f, ", \"against_first\": {\"shared_examples\": %zu, \"first_right_this_wrong\": %zu, "
                        "\"first_wrong_this_right\": %zu, \"mcnemar_p_exact\": ",
                     p->shared, p->mc.b, p->mc.c);
-            jnum(f, p->mc.p_exact);
+            sl_an_json_number(f, p->mc.p_exact);
             fputs(", \"mcnemar_chi2\": ", f);
-            jnum(f, p->mc.chi2);
+            sl_an_json_number(f, p->mc.chi2);
             fputs(", \"mcnemar_p_chi2\": ", f);
-            jnum(f, p->mc.p_chi2);
+            sl_an_json_number(f, p->mc.p_chi2);
             fputc('}', f);
         }
         fputc('}', f);
@@ -251,12 +233,12 @@ static sl_status write_json(const char *path, sl_analysis *const *r, size_t n, c
         const char *key = keys->key[q];
         if (!differs(fc, n, key) || strcmp(key, "name") == 0) continue;
         fprintf(f, "%s\n  {\"key\": ", shown++ ? "," : "");
-        jstr(f, key);
+        sl_an_json_string(f, key);
         fputs(", \"values\": [", f);
         for (size_t i = 0; i < n; i++) {
             const char *v = flat_get(&fc[i], key);
             fputs(i ? ", " : "", f);
-            if (v) jstr(f, v);
+            if (v) sl_an_json_string(f, v);
             else fputs("null", f);
         }
         fputs("]}", f);

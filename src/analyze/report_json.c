@@ -7,7 +7,7 @@
 #include "analyze/analysis.h"
 #include "sigloop/fileio.h"
 
-static void jstr(FILE *f, const char *s)
+void sl_an_json_string(FILE *f, const char *s)
 {
     fputc('"', f);
     for (; *s; s++) {
@@ -19,8 +19,7 @@ static void jstr(FILE *f, const char *s)
     fputc('"', f);
 }
 
-/* A number, or null when it is not finite (JSON has no NaN). */
-static void jnum(FILE *f, double v)
+void sl_an_json_number(FILE *f, double v)
 {
     if (isfinite(v)) fprintf(f, "%.6g", v);
     else fputs("null", f);
@@ -29,11 +28,11 @@ static void jnum(FILE *f, double v)
 static void jci(FILE *f, const char *key, const sl_ci *c)
 {
     fprintf(f, "\"%s\": {\"value\": ", key);
-    jnum(f, c->value);
+    sl_an_json_number(f, c->value);
     fputs(", \"lo\": ", f);
-    jnum(f, c->lo);
+    sl_an_json_number(f, c->lo);
     fputs(", \"hi\": ", f);
-    jnum(f, c->hi);
+    sl_an_json_number(f, c->hi);
     fputc('}', f);
 }
 
@@ -43,13 +42,13 @@ static void jexample(FILE *f, const sl_analysis *a, size_t i)
     const float *p = a->test_prob + i * a->k;
     sl_preds pr = {a->n_test, a->k, a->test_label, a->test_prob};
     fputs("{\"file\": ", f);
-    jstr(f, sl_an_path(a, i));
+    sl_an_json_string(f, sl_an_path(a, i));
     fputs(", \"group\": ", f);
-    jstr(f, sl_an_group(a, i));
+    sl_an_json_string(f, sl_an_group(a, i));
     fputs(", \"label\": ", f);
-    jstr(f, sl_an_label(a, (size_t)a->test_label[i]));
+    sl_an_json_string(f, sl_an_label(a, (size_t)a->test_label[i]));
     fputs(", \"predicted\": ", f);
-    jstr(f, sl_an_label(a, (size_t)sl_preds_argmax(&pr, i)));
+    sl_an_json_string(f, sl_an_label(a, (size_t)sl_preds_argmax(&pr, i)));
     fputs(", \"scores\": {", f);
     int used[3] = {-1, -1, -1};
     for (int r = 0; r < 3 && r < (int)a->k; r++) {
@@ -58,7 +57,7 @@ static void jexample(FILE *f, const sl_analysis *a, size_t i)
             if ((int)c != used[0] && (int)c != used[1] && (best < 0 || p[c] > p[best])) best = (int)c;
         used[r] = best;
         fprintf(f, "%s", r ? ", " : "");
-        jstr(f, sl_an_label(a, (size_t)best));
+        sl_an_json_string(f, sl_an_label(a, (size_t)best));
         fprintf(f, ": %.4f", p[best]);
     }
     fputs("}}", f);
@@ -71,11 +70,11 @@ sl_status sl_analysis_write_json(const sl_analysis *a, const char *path)
     FILE *f = sl_afile_stream(af);
     size_t k = a->k;
     fputs("{\"run\": ", f);
-    jstr(f, a->run_dir);
+    sl_an_json_string(f, a->run_dir);
     fprintf(f, ",\n \"test_examples\": %zu, \"validation_examples\": %zu, \"classes\": [", a->n_test, a->n_val);
     for (size_t c = 0; c < k; c++) {
         if (c) fputs(", ", f);
-        jstr(f, sl_an_label(a, c));
+        sl_an_json_string(f, sl_an_label(a, c));
     }
     fputs("],\n \"metrics\": {", f);
     jci(f, "accuracy", &a->ci[SL_METRIC_ACCURACY]);
@@ -86,17 +85,17 @@ sl_status sl_analysis_write_json(const sl_analysis *a, const char *path)
     fputs(", ", f);
     jci(f, "top2_accuracy", &a->ci[SL_METRIC_TOP2]);
     fputs(", \"top3_accuracy\": ", f);
-    jnum(f, a->top3);
+    sl_an_json_number(f, a->top3);
     fputs(", \"interval\": \"95 % percentile bootstrap over the test examples\"},\n \"per_class\": [", f);
     for (size_t c = 0; c < k; c++) {
         fprintf(f, "%s\n  {\"class\": ", c ? "," : "");
-        jstr(f, sl_an_label(a, c));
+        sl_an_json_string(f, sl_an_label(a, c));
         fputs(", \"precision\": ", f);
-        jnum(f, a->m.precision[c]);
+        sl_an_json_number(f, a->m.precision[c]);
         fputs(", \"recall\": ", f);
-        jnum(f, a->m.recall[c]);
+        sl_an_json_number(f, a->m.recall[c]);
         fputs(", \"f1\": ", f);
-        jnum(f, a->m.f1[c]);
+        sl_an_json_number(f, a->m.f1[c]);
         fprintf(f, ", \"support\": %zu}", a->m.support[c]);
     }
     fputs("],\n \"confusion\": [", f);
@@ -108,27 +107,27 @@ sl_status sl_analysis_write_json(const sl_analysis *a, const char *path)
     fputs("],\n \"weakest_classes\": [", f);
     for (size_t i = 0; i < a->n_weakest; i++) {
         fputs(i ? ", " : "", f);
-        jstr(f, sl_an_label(a, a->weakest[i]));
+        sl_an_json_string(f, sl_an_label(a, a->weakest[i]));
     }
     fputs("],\n \"confused_pairs\": [", f);
     for (size_t i = 0; i < a->n_confused; i++) {
         fprintf(f, "%s{\"label\": ", i ? ", " : "");
-        jstr(f, sl_an_label(a, a->conf_true[i]));
+        sl_an_json_string(f, sl_an_label(a, a->conf_true[i]));
         fputs(", \"predicted\": ", f);
-        jstr(f, sl_an_label(a, a->conf_pred[i]));
+        sl_an_json_string(f, sl_an_label(a, a->conf_pred[i]));
         fprintf(f, ", \"count\": %zu}", a->conf_count[i]);
     }
     fputs("],\n \"slices\": {", f);
     for (size_t s = 0; s < a->n_slicings; s++) {
         const sl_an_slicing *sl = &a->slicings[s];
         fprintf(f, "%s\n  ", s ? "," : "");
-        jstr(f, sl->column);
+        sl_an_json_string(f, sl->column);
         fputs(": [", f);
         for (size_t i = 0; i < sl->n; i++) {
             fprintf(f, "%s{\"name\": ", i ? ", " : "");
-            jstr(f, sl->s[i].name);
+            sl_an_json_string(f, sl->s[i].name);
             fprintf(f, ", \"n\": %zu, \"accuracy\": ", sl->s[i].n);
-            jnum(f, sl->s[i].acc);
+            sl_an_json_number(f, sl->s[i].acc);
             fputc('}', f);
         }
         fputc(']', f);
@@ -137,45 +136,45 @@ sl_status sl_analysis_write_json(const sl_analysis *a, const char *path)
     for (size_t e = 0; e < a->n_epochs; e++) {
         const sl_an_epoch *ep = &a->epochs[e];
         fprintf(f, "%s\n  {\"epoch\": %zu, \"lr\": ", e ? "," : "", e + 1);
-        jnum(f, ep->lr);
+        sl_an_json_number(f, ep->lr);
         fputs(", \"train_loss\": ", f);
-        jnum(f, ep->train_loss);
+        sl_an_json_number(f, ep->train_loss);
         fputs(", \"train_accuracy\": ", f);
-        jnum(f, ep->train_acc);
+        sl_an_json_number(f, ep->train_acc);
         fputs(", \"val_loss\": ", f);
-        jnum(f, ep->val_loss);
+        sl_an_json_number(f, ep->val_loss);
         fputs(", \"val_accuracy\": ", f);
-        jnum(f, ep->val_acc);
+        sl_an_json_number(f, ep->val_acc);
         fputc('}', f);
     }
     fputs("],\n \"diagnosis\": [", f);
     for (size_t d = 0; d < a->n_diag; d++) {
         fprintf(f, "%s{\"kind\": ", d ? ", " : "");
-        jstr(f, a->diag[d].kind);
+        sl_an_json_string(f, a->diag[d].kind);
         fputs(", \"text\": ", f);
-        jstr(f, a->diag[d].text);
+        sl_an_json_string(f, a->diag[d].text);
         fputc('}', f);
     }
     fputs("],\n \"calibration\": {\"bins\": [", f);
     for (size_t b = 0; b < a->cal.bins; b++) {
         fprintf(f, "%s{\"count\": %zu, \"confidence\": ", b ? ", " : "", a->cal.count[b]);
-        jnum(f, a->cal.confidence[b]);
+        sl_an_json_number(f, a->cal.confidence[b]);
         fputs(", \"accuracy\": ", f);
-        jnum(f, a->cal.accuracy[b]);
+        sl_an_json_number(f, a->cal.accuracy[b]);
         fputc('}', f);
     }
     fputs("], \"ece\": ", f);
-    jnum(f, a->cal.ece);
+    sl_an_json_number(f, a->cal.ece);
     fputs(", \"temperature\": ", f);
-    jnum(f, a->temperature);
+    sl_an_json_number(f, a->temperature);
     fputs(", \"temperature_fitted_on\": ", f);
-    jstr(f, a->temperature_on);
+    sl_an_json_string(f, a->temperature_on);
     fputs(", \"ece_after\": ", f);
-    jnum(f, a->cal_t.ece);
+    sl_an_json_number(f, a->cal_t.ece);
     fputs(", \"nll_before\": ", f);
-    jnum(f, a->nll_before);
+    sl_an_json_number(f, a->nll_before);
     fputs(", \"nll_after\": ", f);
-    jnum(f, a->nll_after);
+    sl_an_json_number(f, a->nll_after);
     fputs("},\n \"worst\": {\"confident_wrong\": [", f);
     for (size_t i = 0; i < a->n_wrong; i++) {
         fputs(i ? ",\n  " : "\n  ", f);
@@ -194,29 +193,29 @@ sl_status sl_analysis_write_json(const sl_analysis *a, const char *path)
         size_t t = a->suspect[i];
         const float *p = a->test_prob + t * k;
         fprintf(f, "%s\n  {\"file\": ", i ? "," : "");
-        jstr(f, sl_an_path(a, t));
+        sl_an_json_string(f, sl_an_path(a, t));
         fputs(", \"label\": ", f);
-        jstr(f, sl_an_label(a, (size_t)a->test_label[t]));
+        sl_an_json_string(f, sl_an_label(a, (size_t)a->test_label[t]));
         fputs(", \"suggested\": ", f);
-        jstr(f, sl_an_label(a, (size_t)a->suspect_class[i]));
+        sl_an_json_string(f, sl_an_label(a, (size_t)a->suspect_class[i]));
         fprintf(f, ", \"p_label\": %.4f, \"p_suggested\": %.4f}", p[a->test_label[t]], p[a->suspect_class[i]]);
     }
     fputs("]},\n \"robustness\": [", f);
     for (size_t i = 0; i < a->n_cond; i++) {
         fprintf(f, "%s{\"kind\": \"%s\", \"unit\": \"%s\", \"value\": ", i ? ", " : "", a->cond[i].kind, a->cond[i].unit);
-        jnum(f, a->cond[i].value);
+        sl_an_json_number(f, a->cond[i].value);
         fputs(", \"accuracy\": ", f);
-        jnum(f, a->cond[i].acc);
+        sl_an_json_number(f, a->cond[i].acc);
         fputc('}', f);
     }
     fputs("],\n \"suggestions\": [", f);
     for (size_t i = 0; i < a->n_sug; i++) {
         fprintf(f, "%s\n  {\"rank\": %zu, \"title\": ", i ? "," : "", i + 1);
-        jstr(f, a->sug[i].title);
+        sl_an_json_string(f, a->sug[i].title);
         fputs(", \"evidence\": ", f);
-        jstr(f, a->sug[i].evidence);
+        sl_an_json_string(f, a->sug[i].evidence);
         fputs(", \"score\": ", f);
-        jnum(f, a->sug[i].score);
+        sl_an_json_number(f, a->sug[i].score);
         fputc('}', f);
     }
     fprintf(f, "],\n \"seconds\": %.3f}\n", a->seconds);
