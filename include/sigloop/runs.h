@@ -37,12 +37,35 @@ typedef struct {
     size_t n_test;
     double seconds;
     double samples_per_s;
-    const char *status;       /* "done", "stopped early" */
+    const char *status;       /* "running" (recorded at the start, with this process's id and host),
+                                 "done", "stopped early", "failed", "over budget" */
+    const char *source;       /* "train", "run", "search NAME"; NULL: keep */
+    /* filled in by sigloop run (analysis, budget); unknown: NaN or < 0, 0, NULL */
+    double macro_f1, test_lo, test_hi;
+    const char *target;
+    size_t ram_bytes, flash_bytes;
+    double latency_s, energy_mj;
+    int budget_pass;          /* 1, 0, or -1: not checked */
 } sl_run_record;
 
-/* Adds or replaces (by dir) the run's row in the SQLite database at db_path, creating the file
- * and its table when needed, in one transaction (waits up to 5 s for another writer). */
+/* A record with every optional field unknown (NaN, -1), to fill in. */
+sl_run_record sl_run_record_blank(void);
+
+/* Records the run's row in the SQLite database at db_path (creating the file and its table, or
+ * adding the columns an older file lacks), in one transaction (waits up to 10 s for another
+ * writer). A row of the same dir is updated: the fields r leaves unknown keep their values. */
 sl_status sl_run_index_add(const char *db_path, const sl_run_record *r);
+
+/* 1 when process pid runs on this host, 0 when it does not (a run recorded "running" by it was
+ * killed), -1 when host is another machine's. */
+int sl_run_alive(long pid, const char *host);
+
+/* The runs as a table: sorted by a column (larger first for accuracies and speeds; NULL: by
+ * start), filtered by where ("test_acc > 0.9 and macs < 2000000"; NULL: all). A run recorded as
+ * running whose process is gone is shown "killed". Columns: run, started, finished, arch, params,
+ * macs, epochs, val_acc, test_acc, macro_f1, seconds, samples_per_s, status, ram, flash, latency,
+ * energy, budget_pass, name, source, target. SL_EARG naming the bad column or clause. */
+sl_status sl_run_index_list(const char *db_path, const char *sort, const char *where, FILE *out);
 
 /* Prints the index's runs, oldest first, as a table (or "no runs in ROOT" when the file does not
  * exist). SL_EIO/SL_EFORMAT naming the file when it cannot be read. */

@@ -9,6 +9,7 @@
 #include "sigloop/dataset.h"
 #include "sigloop/features.h"
 #include "sigloop/nn.h"
+#include "sigloop/train.h"
 
 /* Exit statuses shared by every subcommand. */
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_OVER_BUDGET = 3 };
@@ -79,6 +80,12 @@ sl_status cli_model_shape(const cli_common *c, const sl_config *cfg, const char 
 sl_status cli_budget_target(const sl_config *cfg, const char *name, sl_target *t);
 void cli_budget_print(FILE *out, const sl_config *cfg, const sl_target *t, const sl_budget_report *r, int quiet);
 int cli_budget_over(const sl_config *cfg, const sl_budget_report *r);
+
+/* Records a run in the runs index beside its folder (cmd_train.c): with r NULL, at its start
+ * ("running"; a run killed later stays so, shown "killed"); else its results. source: "train",
+ * "run", "search NAME"; NULL keeps what the row holds. */
+sl_status cli_record_run(const sl_config *cfg, const char *run_dir, const char *config_path,
+                         const sl_train_result *r, const char *status, const char *source);
 
 /* Monotonic seconds, for "in 0.12 s". */
 double cli_now(void);

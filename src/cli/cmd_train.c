@@ -44,22 +44,41 @@ static const char help[] =
     "\n"
     "Exit status: 0 success, 1 failure, 2 usage error, 3 over budget.\n";
 
-/* Adds the finished run to the index beside its folder (runs/index.db). */
-static sl_status record_run(const sl_config *cfg, const char *run_dir, const char *config_path,
-                            const sl_train_result *r)
+/* The runs index beside a run's folder (runs/index.db). */
+static void index_path(const char *run_dir, char *out, size_t size)
 {
-    char hash[SL_HASH_HEX], parent[SL_PATH_MAX + 32];
+    snprintf(out, size, "%s", run_dir);
+    char *slash = strrchr(out, '/');
+    if (slash && slash != out) snprintf(slash, size - (size_t)(slash - out), "/index.db");
+    else snprintf(out, size, "%s", slash ? "/index.db" : "index.db");
+}
+
+/* Records the run in the index: "running" when r is NULL (at its start), else its results. */
+sl_status cli_record_run(const sl_config *cfg, const char *run_dir, const char *config_path,
+                         const sl_train_result *r, const char *status, const char *source)
+{
+    char hash[SL_HASH_HEX], db[SL_PATH_MAX + 32];
     SL_TRY(sl_hash_file(config_path, hash));
-    snprintf(parent, sizeof parent, "%s", run_dir);
-    char *slash = strrchr(parent, '/');
-    if (slash && slash != parent) snprintf(slash, sizeof parent - (size_t)(slash - parent), "/index.db");
-    else snprintf(parent, sizeof parent, "%s", slash ? "/index.db" : "index.db");
-    sl_run_record rec = {.dir = run_dir, .name = cfg->name, .config_hash = hash,
-                         .arch = sl_model_arch_name(cfg->model.arch), .params = r->n_params, .macs = r->macs,
-                         .epochs = r->epochs, .best_epoch = r->best_epoch, .val_acc = r->best_val_acc,
-                         .test_acc = r->test_acc, .n_test = r->n_test, .seconds = r->seconds,
-                         .samples_per_s = r->samples_per_s, .status = r->stopped_early ? "stopped early" : "done"};
-    return sl_run_index_add(parent, &rec);
+    index_path(run_dir, db, sizeof db);
+    sl_run_record rec = sl_run_record_blank();
+    rec.dir = run_dir;
+    rec.name = cfg->name;
+    rec.config_hash = hash;
+    rec.arch = sl_model_arch_name(cfg->model.arch);
+    rec.status = status;
+    rec.source = source;
+    if (r) {
+        rec.params = r->n_params;
+        rec.macs = r->macs;
+        rec.epochs = r->epochs;
+        rec.best_epoch = r->best_epoch;
+        rec.val_acc = r->best_val_acc;
+        rec.test_acc = r->test_acc;
+        rec.n_test = r->n_test;
+        rec.seconds = r->seconds;
+        rec.samples_per_s = r->samples_per_s;
+    }
+    return sl_run_index_add(db, &rec);
 }
 
 /* The config's budget, when it sets a limit: over it, the report and the error are printed and
@@ -131,16 +150,20 @@ int cmd_train(int argc, char **argv)
     snprintf(resolved, sizeof resolved, "%s/config.yaml", run_dir);
     if (s == SL_OK) s = sl_config_save(&cfg, resolved); /* the run's own settings, every default written */
     sl_train_result r;
+    int started = 0;
     if (s == SL_OK) {
         if (!c.quiet)
             printf("training %s on %zu x %zu features: %zu examples, %zu classes; %zu features computed, %zu reused\n",
                    cfg.name, nb, sl_feature_cache_frames(fc), sl_dataset_count(ds), sl_dataset_n_labels(ds),
                    fst.computed, fst.reused);
         sl_train_opts topts = {.threads = c.threads, .progress = !c.quiet, .quiet = c.quiet, .resume = resume};
+        s = cli_record_run(&cfg, run_dir, resolved, NULL, "running", "train"); /* a kill leaves it "running": killed */
+        started = s == SL_OK;
         if (!c.quiet && strcmp(run_dir, data_dir) != 0) printf("run folder %s\n", run_dir);
-        s = sl_train_run(&cfg, ds, fc, mean, mean + nb, run_dir, &topts, &r);
+        if (s == SL_OK) s = sl_train_run(&cfg, ds, fc, mean, mean + nb, run_dir, &topts, &r);
     }
-    if (s == SL_OK) s = record_run(&cfg, run_dir, resolved, &r);
+    if (s == SL_OK) s = cli_record_run(&cfg, run_dir, resolved, &r, r.stopped_early ? "stopped early" : "done", NULL);
+    else if (started) (void)cli_record_run(&cfg, run_dir, resolved, NULL, "failed", NULL);
     if (s == SL_OK) {
         printf("best epoch %zu", r.best_epoch);
         if (r.best_val_acc >= 0) printf(" (validation accuracy %.1f %%)", 100 * r.best_val_acc);

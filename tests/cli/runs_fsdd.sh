@@ -29,6 +29,27 @@ grep -q "test accuracy $acc % on 500 examples" e.txt && pass || fail "eval: $(ca
 "$SIGLOOP" train "$ex/fsdd.yaml" --resume --set train.epochs=1 --set train.seed=1 >r.txt 2>r.err && pass || fail "resume: $(cat r.err)"
 grep -q "runs/fsdd-002" r.txt && pass || fail "resume did not take the newest run: $(cat r.txt)"
 [ ! -e runs/fsdd-003 ] && pass || fail "resume made a new folder"
+# sorted and filtered: seed 1 first by test accuracy when it is higher; a filter keeps one run
+"$SIGLOOP" runs --sort test_acc >sorted.txt 2>&1 && pass || fail "runs --sort: $(cat sorted.txt)"
+first=$(awk 'NR == 2 {print $1}' sorted.txt)
+best=$(awk 'NR > 1 {print $8, $1}' runs.txt | sort -rn | head -1 | cut -d' ' -f2)
+[ "$first" = "$best" ] && pass || fail "runs --sort test_acc: first '$first', want '$best'"
+"$SIGLOOP" runs --where "run = runs/fsdd-002 and epochs >= 1" >w.txt 2>&1 && [ "$(grep -c '^runs/' w.txt)" -eq 1 ] &&
+  grep -q '^runs/fsdd-002 ' w.txt && pass || fail "runs --where: $(cat w.txt)"
+grep -Eq ' done +[0-9a-f]{8}$' runs.txt && pass || fail "status column: $(cat runs.txt)"
+expect_error bad_sort "--sort accuracy: not a column" "$SIGLOOP" runs --sort accuracy
+expect_error bad_where "--where 'macs ~ 3': expected one of" "$SIGLOOP" runs --where "macs ~ 3"
+# a run killed half-way stays "running" in the index, and is listed as killed
+"$SIGLOOP" train "$ex/fsdd.yaml" -q --set train.epochs=500 >k.txt 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+  "$SIGLOOP" runs 2>/dev/null | grep -q '^runs/fsdd-003 .* running ' && break
+  sleep 0.2
+done
+"$SIGLOOP" runs | grep -q '^runs/fsdd-003 .* running ' && pass || fail "the live run is not 'running': $("$SIGLOOP" runs)"
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+"$SIGLOOP" runs | grep -q '^runs/fsdd-003 .* killed ' && pass || fail "the killed run: $("$SIGLOOP" runs)"
 expect_error no_index "no runs index here" "$SIGLOOP" runs "$tmp/nothing"
 mkdir -p garbage && head -c 4096 /dev/urandom >garbage/index.db
 expect_error bad_index "garbage/index.db: not a runs index" "$SIGLOOP" runs garbage
