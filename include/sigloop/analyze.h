@@ -129,6 +129,15 @@ void sl_analysis_free(sl_analysis *a); /* NULL-safe */
  * URIs), written atomically. */
 sl_status sl_analysis_write_json(const sl_analysis *a, const char *path);
 sl_status sl_analysis_write_html(const sl_analysis *a, const char *path);
+/* The headline figures, for a summary elsewhere (the strings live as long as a). */
+typedef struct {
+    size_t n_test;
+    sl_ci accuracy, macro_f1;
+    const char *top_suggestion, *top_evidence; /* NULL when there is none */
+    const char *diagnosis;                     /* the first diagnosis' kind, "healthy" when none */
+} sl_analysis_headline;
+void sl_analysis_headline_of(const sl_analysis *a, sl_analysis_headline *h);
+
 /* A few lines for the terminal: the headline metrics and the top suggestions. */
 void sl_analysis_summary(const sl_analysis *a, FILE *out);
 

@@ -245,3 +245,13 @@ void sl_analysis_summary(const sl_analysis *a, FILE *out)
     for (size_t i = 0; i < a->n_sug && i < 3; i++)
         fprintf(out, "suggestion %zu: %s\n  (%s)\n", i + 1, a->sug[i].title, a->sug[i].evidence);
 }
+
+void sl_analysis_headline_of(const sl_analysis *a, sl_analysis_headline *h)
+{
+    h->n_test = a->n_test;
+    h->accuracy = a->ci[SL_METRIC_ACCURACY];
+    h->macro_f1 = a->ci[SL_METRIC_MACRO_F1];
+    h->top_suggestion = a->n_sug ? a->sug[0].title : NULL;
+    h->top_evidence = a->n_sug ? a->sug[0].evidence : NULL;
+    h->diagnosis = a->n_diag ? a->diag[0].kind : "healthy";
+}

@@ -100,6 +100,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_budget(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 
 #endif

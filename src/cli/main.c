@@ -16,6 +16,8 @@ static const char usage[] =
     "From recordings to a small, budget-checked model for a device.\n"
     "\n"
     "commands:\n"
+    "  run CONFIG       the whole loop once: data, features, budget, training, analysis and\n"
+    "                   budget reports into a new runs/NAME-NNN, and a summary\n"
     "  data CONFIG      step 1: scan the recordings, validate them, split by group;\n"
     "                   writes manifest.csv and data_report.txt\n"
     "  augment CONFIG --preview N\n"
@@ -282,6 +284,7 @@ static const command commands[] = {
     {"budget", cmd_budget},
     {"analyze", cmd_analyze},
     {"compare", cmd_compare},
+    {"run", cmd_run},
 };
 
 int main(int argc, char **argv)
