@@ -207,6 +207,25 @@ typedef struct {
                                  recording of data.duration */
 } sl_budget_config;
 
+/* search: step 7, the settings a search may change and how it explores them (sigloop search). */
+enum { SL_SEARCH_GRID, SL_SEARCH_RANDOM, SL_SEARCH_HALVING };
+typedef struct {
+    char *key;                /* a --set key path: "model.kernel", "augment[2].speed.factor" */
+    char **values;            /* each as a --set value: "7", "[0.8, 1.2]" */
+    size_t n;
+} sl_search_choice;
+typedef struct {
+    int strategy;             /* strategy: grid | random | halving (successive halving) */
+    size_t trials;            /* candidates at most (halving: its first rung); 0: the whole grid */
+    double time;              /* seconds of wall clock for the whole search; 0: no limit */
+    uint64_t seed;            /* of the random draws */
+    size_t min_epochs;        /* halving: epochs of the first rung (the last has train.epochs) */
+    size_t eta;               /* halving: one in eta goes on to the next rung, with eta times the epochs */
+    int baseline;             /* 1: the config as written is candidate 0 */
+    sl_search_choice *choices; /* choices: a mapping of key paths to lists of values */
+    size_t n_choices;
+} sl_search_config;
+
 typedef struct {
     char path[SL_PATH_MAX];   /* the config file as given (sl_config_parse: its name argument);
                                  messages about the config start with it */
@@ -218,6 +237,7 @@ typedef struct {
     sl_train_config train;
     sl_augment_config augment; /* empty: no augmentation (the cached features are used) */
     sl_budget_config budget;
+    sl_search_config search;
 } sl_config;
 
 /* A target profile (targets/NAME.yaml): how fast and how hungry a device is. Rates are sustained

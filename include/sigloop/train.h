@@ -43,6 +43,7 @@ typedef struct {
     int progress;       /* a progress bar on stderr when it is a terminal */
     int quiet;          /* no per-epoch lines on stdout */
     int resume;         /* continue from out_dir's last.slm and train_state.bin */
+    int no_test;        /* 1: the test split is not scored (a search selects on validation only) */
 } sl_train_opts;
 
 typedef struct {

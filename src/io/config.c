@@ -49,7 +49,8 @@ typedef enum {
     F_RANGE,    /* double[2], lo <= hi; sets an int flag at aux_off */
     F_SIZE,     /* uint64_t bytes, from "64KiB", "1MiB", "512" (sl_parse_size) */
     F_SECTION,  /* nested mapping */
-    F_AUGLIST   /* sl_augment_config: a sequence of one-key mappings, "- name: {settings}" */
+    F_AUGLIST,  /* sl_augment_config: a sequence of one-key mappings, "- name: {settings}" */
+    F_CHOICES   /* sl_search_config's choices: a mapping of key paths to sequences of values */
 } ftype;
 
 struct section;
@@ -321,6 +322,20 @@ static const field budget_fields[] = {
 };
 static const section budget_section = SECTION(budget_fields);
 
+static const char *const strategy_names[] = {"grid", "random", "halving", NULL};
+#define SEARCH(m) offsetof(sl_search_config, m)
+static const field search_fields[] = {
+    FLD("strategy", F_ENUM, SEARCH(strategy), "halving", .names = strategy_names),
+    FLD("trials", F_COUNT, SEARCH(trials), "0", .lo = 0, .hi = 100000),
+    FLD("time", F_DURATION, SEARCH(time), "0s"),
+    FLD("seed", F_SEED, SEARCH(seed), "0"),
+    FLD("min_epochs", F_COUNT, SEARCH(min_epochs), "3", .lo = 1, .hi = 100000),
+    FLD("eta", F_COUNT, SEARCH(eta), "3", .lo = 2, .hi = 100),
+    FLD("baseline", F_BOOL, SEARCH(baseline), "true"),
+    FLD("choices", F_CHOICES, SEARCH(choices), NULL),
+};
+static const section search_section = SECTION(search_fields);
+
 #define TOP(m) offsetof(sl_config, m)
 static const field top_fields[] = {
     FLD("name", F_STRING, TOP(name), "config"), /* sl_config_load: the file's stem */
@@ -330,6 +345,7 @@ static const field top_fields[] = {
     FLD("train", F_SECTION, TOP(train), NULL, .sub = &train_section),
     FLD("augment", F_AUGLIST, TOP(augment), NULL),
     FLD("budget", F_SECTION, TOP(budget), NULL, .sub = &budget_section),
+    FLD("search", F_SECTION, TOP(search), NULL, .sub = &search_section),
 };
 static const section top_section = SECTION(top_fields);
 
@@ -380,6 +396,18 @@ static void strlist_free(sl_strlist *l)
     l->n = 0;
 }
 
+static void choices_free(sl_search_config *s)
+{
+    for (size_t i = 0; i < s->n_choices; i++) {
+        for (size_t j = 0; j < s->choices[i].n; j++) free(s->choices[i].values[j]);
+        free(s->choices[i].values);
+        free(s->choices[i].key);
+    }
+    free(s->choices);
+    s->choices = NULL;
+    s->n_choices = 0;
+}
+
 static void free_section(const section *sec, void *base)
 {
     for (size_t i = 0; i < sec->n; i++) {
@@ -392,6 +420,7 @@ static void free_section(const section *sec, void *base)
             ((sl_floatlist *)p)->n = 0;
         }
         else if (f->type == F_SECTION) free_section(f->sub, p);
+        else if (f->type == F_CHOICES) choices_free((sl_search_config *)base);
         else if (f->type == F_AUGLIST) {
             sl_augment_config *l = (sl_augment_config *)p;
             for (size_t j = 0; j < l->n; j++) free_section(&aug_types[l->items[j].type].sec, &l->items[j]);
@@ -773,6 +802,55 @@ static sl_status apply_auglist(load_ctx *c, sl_augment_config *l, const yn_node 
 }
 
 /* The items of a list field: a sequence's items, or a single scalar as a list of one. */
+/* A YAML node back as the text --set takes: scalars as written, sequences and mappings in flow style. */
+static sl_status node_text(const yn_node *n, char *out, size_t size, size_t *k)
+{
+    if (n->kind == YN_SCALAR) {
+        *k += (size_t)snprintf(out + *k, *k < size ? size - *k : 0, "%s", n->value ? n->value : "");
+    } else {
+        int map = n->kind == YN_MAP;
+        *k += (size_t)snprintf(out + *k, *k < size ? size - *k : 0, "%s", map ? "{" : "[");
+        for (size_t i = 0; i < n->n_items; i++) {
+            if (i) *k += (size_t)snprintf(out + *k, *k < size ? size - *k : 0, "%s", map && i % 2 ? ": " : ", ");
+            SL_TRY(node_text(n->items[i], out, size, k));
+        }
+        *k += (size_t)snprintf(out + *k, *k < size ? size - *k : 0, "%s", map ? "}" : "]");
+    }
+    return *k < size ? SL_OK : sl_fail(SL_ECONFIG, "a value longer than %zu characters", size - 1);
+}
+
+/* search.choices: { key.path: [value, value, ...], ... } */
+static sl_status apply_choices(load_ctx *c, sl_search_config *sc, const yn_node *v, const char *path)
+{
+    if (is_null(v)) return SL_OK;
+    if (v->kind != YN_MAP) return field_error(c, v, path, "expected a mapping of settings to lists of values, "
+                                                          "e.g. {model.kernel: [5, 7, 9]}");
+    choices_free(sc);
+    size_t n = v->n_items / 2;
+    sc->choices = calloc(n ? n : 1, sizeof *sc->choices);
+    if (!sc->choices) return sl_fail(SL_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const yn_node *k = v->items[2 * i], *vals = v->items[2 * i + 1];
+        char sub[600];
+        snprintf(sub, sizeof sub, "%s.%s", path, k->value ? k->value : "?");
+        if (vals->kind != YN_SEQ || vals->n_items == 0)
+            return field_error(c, vals, sub, "expected a list of the values to try, e.g. [5, 7, 9]");
+        sl_search_choice *ch = &sc->choices[sc->n_choices++];
+        ch->key = strdup(k->value ? k->value : "");
+        ch->values = calloc(vals->n_items, sizeof *ch->values);
+        if (!ch->key || !ch->values) return sl_fail(SL_ENOMEM, "out of memory");
+        for (size_t j = 0; j < vals->n_items; j++) {
+            char text[SL_PATH_MAX];
+            size_t len = 0;
+            if (node_text(vals->items[j], text, sizeof text, &len) != SL_OK)
+                return field_error(c, vals->items[j], sub, "%s", sl_last_error());
+            if (!(ch->values[j] = strdup(text))) return sl_fail(SL_ENOMEM, "out of memory");
+            ch->n++;
+        }
+    }
+    return SL_OK;
+}
+
 static sl_status list_items(const load_ctx *c, const yn_node *const *v, const char *path, const char *what,
                             const yn_node *const **items, size_t *n)
 {
@@ -794,6 +872,8 @@ static sl_status apply_field(load_ctx *c, const field *f, void *base, const yn_n
     switch (f->type) {
     case F_AUGLIST:
         return apply_auglist(c, (sl_augment_config *)p, v, path);
+    case F_CHOICES:
+        return apply_choices(c, (sl_search_config *)((char *)base), v, path);
     case F_SECTION:
         if (is_null(v)) return SL_OK; /* "split:" alone keeps the defaults */
         if (v->kind != YN_MAP) return field_error(c, v, path, "expected a mapping of keys");
@@ -1037,17 +1117,42 @@ static sl_status apply_override(load_ctx *c, sl_config *cfg, const char *ov)
     const field *f = NULL;
     char key[512];
     const char *p = ov;
+    long item = -1; /* "augment[i]": the list's item i, whose transform's name comes next */
     while (p < eq) {
         const char *dot = memchr(p, '.', (size_t)(eq - p));
         size_t len = (size_t)((dot ? dot : eq) - p);
         if (len == 0 || len >= sizeof key) return sl_fail(SL_ECONFIG, "%s: bad key path", where);
         memcpy(key, p, len);
         key[len] = '\0';
-        if (f) { /* descend into the previous section */
+        if (f && f->type == F_AUGLIST && item >= 0) { /* augment[i].NAME.field */
+            sl_augment_config *l = (sl_augment_config *)((char *)base + f->off);
+            if ((size_t)item >= l->n)
+                return sl_fail(SL_ECONFIG, "%s: augment has %zu items (0 to %zu)", where, l->n, l->n ? l->n - 1 : 0);
+            const char *tname = aug_types[l->items[item].type].name;
+            if (strcmp(key, tname) != 0)
+                return sl_fail(SL_ECONFIG, "%s: augment[%ld] is %s, not %s", where, item, tname, key);
+            base = &l->items[item];
+            sec = &aug_types[l->items[item].type].sec;
+            f = NULL;
+            item = -2; /* the next component is a field of the transform */
+            p = dot ? dot + 1 : eq;
+            if (p >= eq) return sl_fail(SL_ECONFIG, "%s: name a field of %s", where, tname);
+            continue;
+        }
+        char *br = strchr(key, '[');
+        if (br && item == -1) { /* "augment[2]" */
+            char *end;
+            item = strtol(br + 1, &end, 10);
+            if (end == br + 1 || strcmp(end, "]") != 0 || item < 0)
+                return sl_fail(SL_ECONFIG, "%s: bad index in '%s' (write augment[2])", where, key);
+            *br = '\0';
+        }
+        if (f && item != -2) { /* descend into the previous section */
             if (f->type != F_SECTION) return sl_fail(SL_ECONFIG, "%s: %s is not a section", where, f->key);
             base = (char *)base + f->off;
             sec = f->sub;
         }
+        if (item == -2) item = -3; /* inside the transform: plain fields from here */
         f = NULL;
         for (size_t j = 0; j < sec->n && !f; j++)
             if (strcmp(sec->fields[j].key, key) == 0) f = &sec->fields[j];
@@ -1056,13 +1161,15 @@ static sl_status apply_override(load_ctx *c, sl_config *cfg, const char *ov)
             unknown_key_text(sec, key, msg, sizeof msg);
             return sl_fail(SL_ECONFIG, "%s: %s", where, msg);
         }
+        if (item >= 0 && f->type != F_AUGLIST) return sl_fail(SL_ECONFIG, "%s: only augment takes an index", where);
         p = dot ? dot + 1 : eq;
     }
+    if (item >= 0) return sl_fail(SL_ECONFIG, "%s: name the transform and a field, e.g. augment[2].speed.factor", where);
     yn_node *v = NULL;
     const char *val = eq + 1;
     sl_status s = SL_OK;
     if (f->type == F_STRLIST || f->type == F_FLOATLIST || f->type == F_RANGE || f->type == F_SECTION ||
-        f->type == F_AUGLIST) {
+        f->type == F_AUGLIST || f->type == F_CHOICES) {
         s = yn_parse(val, strlen(val), where, &v); /* "[a, b]" */
         if (s == SL_ECONFIG && strncmp(sl_last_error(), where, strlen(where)) == 0) {
             /* "--set k:2:1: YAML syntax: ..." -> "--set k: YAML syntax: ...": the value is one line */
@@ -1385,6 +1492,19 @@ static void write_section(FILE *out, const section *sec, const void *base, int i
             fputc('\n', out);
             write_section(out, f->sub, p, indent + 2);
             continue;
+        case F_CHOICES: {
+            const sl_search_config *sc = (const sl_search_config *)base;
+            if (!sc->n_choices) fputs(" {}", out);
+            fputc('\n', out);
+            for (size_t j = 0; j < sc->n_choices; j++) {
+                fprintf(out, "%*s  ", indent, "");
+                write_string(out, sc->choices[j].key);
+                fputs(": [", out);
+                for (size_t q = 0; q < sc->choices[j].n; q++) fprintf(out, "%s%s", q ? ", " : "", sc->choices[j].values[q]);
+                fputs("]\n", out);
+            }
+            continue;
+        }
         case F_STRING:
         case F_PATH:
             fputc(' ', out);

@@ -727,8 +727,9 @@ sl_status sl_train_run(const sl_config *cfg, const sl_dataset *ds, const sl_feat
     /* the best epoch's weights score the test split */
     memcpy(sl_net_params(net), best, np * sizeof *best);
     memcpy(sl_net_state(net), best_state, ns * sizeof *best_state);
-    res->n_test = split_n[SL_SPLIT_TEST];
-    if (split_n[SL_SPLIT_TEST]) {
+    int score_test = !(opts && opts->no_test);
+    res->n_test = score_test ? split_n[SL_SPLIT_TEST] : 0;
+    if (split_n[SL_SPLIT_TEST] && score_test) {
         double tl;
         st = evaluate(net, &s, split_idx[SL_SPLIT_TEST], split_n[SL_SPLIT_TEST], batch, k, x, labels, &tl,
                       &res->test_acc, test_logits);

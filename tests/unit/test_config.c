@@ -797,6 +797,66 @@ static void test_round_trip_and_file(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* search.choices keep each value as --set would take it, survive a round trip, and an indexed
+ * override reaches one transform of the augment list. */
+static void test_search_and_indexed_overrides(void **state)
+{
+    (void)state;
+    const char *text = "data: {root: recordings}\n"
+                       "augment:\n  - gain: {db: [-6, 6]}\n  - speed: {factor: [0.9, 1.1]}\n"
+                       "search:\n  strategy: random\n  trials: 12\n  time: 10min\n  choices:\n"
+                       "    model.kernel: [5, 7, 9]\n    \"augment[1].speed.factor\": [[0.9, 1.1], [0.8, 1.2]]\n"
+                       "    features.type: [logmel, mfcc]\n";
+    sl_config c;
+    assert_int_equal(sl_config_parse(&c, text, strlen(text), "s.yaml", "/base", NULL, 0), SL_OK);
+    assert_int_equal(c.search.strategy, SL_SEARCH_RANDOM);
+    assert_int_equal(c.search.trials, 12);
+    assert_true(c.search.time == 600);
+    assert_int_equal(c.search.n_choices, 3);
+    assert_string_equal(c.search.choices[1].key, "augment[1].speed.factor");
+    assert_int_equal(c.search.choices[1].n, 2);
+    assert_string_equal(c.search.choices[1].values[1], "[0.8, 1.2]");
+    assert_string_equal(c.search.choices[2].values[1], "mfcc");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(sl_config_write(&c, f), SL_OK);
+    fclose(f);
+    sl_config d;
+    assert_int_equal(sl_config_parse(&d, buf, len, "w.yaml", "/base", NULL, 0), SL_OK);
+    assert_int_equal(d.search.n_choices, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_string_equal(d.search.choices[i].key, c.search.choices[i].key);
+        assert_int_equal(d.search.choices[i].n, c.search.choices[i].n);
+        for (size_t j = 0; j < c.search.choices[i].n; j++)
+            assert_string_equal(d.search.choices[i].values[j], c.search.choices[i].values[j]);
+    }
+    free(buf);
+    sl_config_free(&d);
+    sl_config_free(&c);
+    /* indexed overrides */
+    const char *ok[] = {"augment[1].speed.factor=[0.8, 1.2]", "augment[0].gain.p=0.5"};
+    assert_int_equal(sl_config_parse(&c, text, strlen(text), "s.yaml", "/base", ok, 2), SL_OK);
+    assert_true(c.augment.items[1].range[0] == 0.8 && c.augment.items[1].range[1] == 1.2);
+    assert_true(c.augment.items[0].p == 0.5);
+    sl_config_free(&c);
+    static const struct {
+        const char *set, *want;
+    } bad[] = {
+        {"augment[1].gain.db=[1, 2]", "augment[1] is speed, not gain"},
+        {"augment[5].speed.p=1", "augment has 2 items"},
+        {"augment[x].speed.p=1", "bad index"},
+        {"model[0].kernel=3", "only augment takes an index"},
+        {"augment[1]=3", "name the transform and a field"},
+        {"search.choices={model.kernel: 3}", "expected a list of the values to try"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *one[1] = {bad[i].set};
+        assert_int_equal(sl_config_parse(&c, text, strlen(text), "s.yaml", "/base", one, 1), SL_ECONFIG);
+        if (!strstr(sl_last_error(), bad[i].want)) fail_msg("'%s': '%s' lacks '%s'", bad[i].set, sl_last_error(), bad[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -812,6 +872,7 @@ int main(void)
         cmocka_unit_test(test_model_preset),
         cmocka_unit_test(test_round_trip_values),
         cmocka_unit_test(test_round_trip_and_file),
+        cmocka_unit_test(test_search_and_indexed_overrides),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
