@@ -216,12 +216,15 @@ typedef struct {
 } sl_search_choice;
 typedef struct {
     int strategy;             /* strategy: grid | random | halving (successive halving) */
-    size_t trials;            /* candidates at most (halving: its first rung); 0: the whole grid */
+    size_t trials;            /* candidates at most; 0: every candidate of the grid */
     double time;              /* seconds of wall clock for the whole search; 0: no limit */
     uint64_t seed;            /* of the random draws */
     size_t min_epochs;        /* halving: epochs of the first rung (the last has train.epochs) */
     size_t eta;               /* halving: one in eta goes on to the next rung, with eta times the epochs */
     int baseline;             /* 1: the config as written is candidate 0 */
+    double val_fraction;      /* the trials' validation split when data.split.val_fraction is 0:
+                                 this share of the training groups (the best is then trained
+                                 again on the config's own split) */
     sl_search_choice *choices; /* choices: a mapping of key paths to lists of values */
     size_t n_choices;
 } sl_search_config;

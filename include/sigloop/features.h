@@ -86,6 +86,21 @@ sl_status sl_features_write_norm(const char *path, const double *mean, const dou
 /* Writes the whole cache as a NumPy .npy file of float32, shape (rows, bands, frames), atomically. */
 sl_status sl_feature_cache_write_npy(const sl_feature_cache *c, const char *path);
 
+/* The data set and its feature cache in dir, brought up to date as 'sigloop data' and 'sigloop
+ * features' would: dir/manifest.csv is read when it exists, else the data step runs and writes it;
+ * then the cache (dir/cache_name, NULL: "features.bin") is built or brought up to date and opened.
+ * With mean, the training split's per-band means then standard deviations (2 x bands values,
+ * caller frees). announce: a line on stderr when the data step has to run first. On error nothing
+ * is left to free. */
+typedef struct {
+    int threads;              /* <= 0: one per core */
+    int progress;             /* progress bars on stderr */
+    int announce;
+    const char *cache_name;
+} sl_prepare_opts;
+sl_status sl_data_prepare(const sl_config *cfg, const char *dir, const sl_prepare_opts *opts, sl_dataset **ds,
+                          sl_feature_cache **fc, double **mean, sl_features_stats *st);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,6 +18,9 @@ static const char usage[] =
     "commands:\n"
     "  run CONFIG       the whole loop once: data, features, budget, training, analysis and\n"
     "                   budget reports into a new runs/NAME-NNN, and a summary\n"
+    "  search CONFIG [--time D]\n"
+    "                   step 7: the config's search: choices tried (grid, random, successive\n"
+    "                   halving) within the time and the budget; best.yaml, search.html\n"
     "  data CONFIG      step 1: scan the recordings, validate them, split by group;\n"
     "                   writes manifest.csv and data_report.txt\n"
     "  augment CONFIG --preview N\n"
@@ -68,42 +71,8 @@ int cli_load_config(const cli_common *c, sl_config *cfg, char *out_dir, size_t s
 sl_status cli_data_and_features(const cli_common *c, const sl_config *cfg, const char *data_dir, int announce,
                                 sl_dataset **ds, sl_feature_cache **fc, double **mean, sl_features_stats *st)
 {
-    *ds = NULL;
-    *fc = NULL;
-    if (mean) *mean = NULL;
-    char manifest[SL_PATH_MAX + 32], cache[SL_PATH_MAX + 32];
-    snprintf(manifest, sizeof manifest, "%s/manifest.csv", data_dir);
-    snprintf(cache, sizeof cache, "%s/features.bin", data_dir);
-    struct stat sb;
-    sl_status s = SL_OK;
-    if (stat(manifest, &sb) == 0) {
-        s = sl_dataset_read_manifest(ds, manifest);
-    } else {
-        if (announce) fprintf(stderr, "sigloop: no %s yet: running the data step first\n", manifest);
-        sl_dataset_opts dopts = {.threads = c->threads, .progress = !c->quiet && !c->json};
-        s = sl_dataset_build(ds, cfg, &dopts);
-        if (s == SL_OK) s = sl_mkdirs(data_dir);
-        if (s == SL_OK) s = sl_dataset_write_manifest(*ds, manifest);
-    }
-    sl_features_opts fopts = {.threads = c->threads, .progress = !c->quiet && !c->json};
-    if (s == SL_OK) s = sl_features_build(cfg, *ds, cache, &fopts, st);
-    if (s == SL_OK) s = sl_feature_cache_open(fc, cache);
-    if (s == SL_OK && mean) { /* per-band statistics of the training split, for standardising */
-        size_t nb = sl_feature_cache_bands(*fc);
-        if (!(*mean = calloc(2 * nb, sizeof **mean))) s = sl_fail(SL_ENOMEM, "out of memory");
-        else s = sl_features_norm(*fc, *ds, SL_SPLIT_TRAIN, *mean, *mean + nb);
-    }
-    if (s != SL_OK) {
-        if (mean) {
-            free(*mean);
-            *mean = NULL;
-        }
-        sl_feature_cache_close(*fc);
-        sl_dataset_free(*ds);
-        *fc = NULL;
-        *ds = NULL;
-    }
-    return s;
+    sl_prepare_opts o = {.threads = c->threads, .progress = !c->quiet && !c->json, .announce = announce};
+    return sl_data_prepare(cfg, data_dir, &o, ds, fc, mean, st);
 }
 
 sl_status cli_model_shape(const cli_common *c, const sl_config *cfg, const char *data_dir, size_t *bands,
@@ -285,6 +254,7 @@ static const command commands[] = {
     {"analyze", cmd_analyze},
     {"compare", cmd_compare},
     {"run", cmd_run},
+    {"search", cmd_search},
 };
 
 int main(int argc, char **argv)

@@ -332,6 +332,7 @@ static const field search_fields[] = {
     FLD("min_epochs", F_COUNT, SEARCH(min_epochs), "3", .lo = 1, .hi = 100000),
     FLD("eta", F_COUNT, SEARCH(eta), "3", .lo = 2, .hi = 100),
     FLD("baseline", F_BOOL, SEARCH(baseline), "true"),
+    FLD("val_fraction", F_FLOAT, SEARCH(val_fraction), "0.2", .lo = 0, .hi = 1, .lo_open = 1, .hi_open = 1),
     FLD("choices", F_CHOICES, SEARCH(choices), NULL),
 };
 static const section search_section = SECTION(search_fields);
@@ -478,7 +479,7 @@ static int parse_number(const char *text, double *v, const char **rest)
 sl_status sl_parse_duration(const char *text, double *seconds)
 {
     static const struct { const char *unit; double scale; } units[] = {
-        {"", 1}, {"s", 1}, {"ms", 1e-3}, {"us", 1e-6}, {"min", 60}, {"h", 3600},
+        {"", 1}, {"s", 1}, {"ms", 1e-3}, {"us", 1e-6}, {"min", 60}, {"m", 60}, {"h", 3600},
     };
     double v;
     const char *rest;

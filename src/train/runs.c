@@ -378,7 +378,8 @@ sl_status sl_run_index_list(const char *db_path, const char *sort, const char *w
         if (strcmp(status, "running") == 0 &&
             sl_run_alive(sqlite3_column_int64(st, 11), (const char *)sqlite3_column_text(st, 12)) == 0)
             snprintf(status, sizeof status, "killed");
-        if (sqlite3_column_type(st, 15) != SQLITE_NULL && sqlite3_column_int(st, 15) == 0) {
+        if (sqlite3_column_type(st, 15) != SQLITE_NULL && sqlite3_column_int(st, 15) == 0 &&
+            strcmp(status, "over budget") != 0) {
             size_t l = strlen(status);
             snprintf(status + l, sizeof status - l, ",over");
         }
