@@ -284,6 +284,27 @@ typedef struct {
     sl_target target;
 } cand_source;
 
+/* A candidate's row in the runs index: what its costing gave. */
+static sl_run_record cand_record(const search_state *S, const search_cand *c, const char *dir, const char *hash,
+                                 const sl_config *tc)
+{
+    sl_run_record r = sl_run_record_blank();
+    r.dir = dir;
+    r.name = tc->name;
+    r.config_hash = hash;
+    r.arch = sl_model_arch_name(tc->model.arch);
+    r.params = c->params;
+    r.macs = c->macs;
+    r.source = S->opts->source;
+    r.target = S->target_name;
+    r.ram_bytes = c->ram;
+    r.flash_bytes = c->flash;
+    r.latency_s = c->latency;
+    r.energy_mj = c->energy;
+    r.budget_pass = !c->over;
+    return r;
+}
+
 static sl_status record_over_budget(search_state *S, const search_cand *c, const sl_config *tc)
 {
     if (S->rank != 0) return SL_OK;
@@ -302,21 +323,8 @@ static sl_status record_over_budget(search_state *S, const search_cand *c, const
     char hash[SL_HASH_HEX];
     snprintf(path, sizeof path, "%s/config.yaml", dir);
     SL_TRY(sl_hash_file(path, hash));
-    sl_run_record r = sl_run_record_blank();
-    r.dir = dir;
-    r.name = S->cfg->name;
-    r.config_hash = hash;
-    r.arch = sl_model_arch_name(tc->model.arch);
-    r.params = c->params;
-    r.macs = c->macs;
+    sl_run_record r = cand_record(S, c, dir, hash, tc);
     r.status = "over budget";
-    r.source = o->source;
-    r.target = S->target_name;
-    r.ram_bytes = c->ram;
-    r.flash_bytes = c->flash;
-    r.latency_s = c->latency;
-    r.energy_mj = c->energy;
-    r.budget_pass = 0;
     return sl_run_index_add(o->index, &r);
 }
 
@@ -464,26 +472,13 @@ static sl_status index_trial(const search_state *S, const search_cand *c, const 
     char path[SL_PATH_MAX + 32], hash[SL_HASH_HEX];
     snprintf(path, sizeof path, "%s/config.yaml", tdir);
     SL_TRY(sl_hash_file(path, hash));
-    sl_run_record r = sl_run_record_blank();
-    r.dir = tdir;
-    r.name = tc->name;
-    r.config_hash = hash;
-    r.arch = sl_model_arch_name(tc->model.arch);
-    r.params = c->params;
-    r.macs = c->macs;
+    sl_run_record r = cand_record(S, c, tdir, hash, tc);
     r.epochs = t->epochs;
     r.best_epoch = t->best_epoch;
     r.val_acc = strcmp(t->status, "done") == 0 ? t->val : -1;
     r.seconds = t->seconds;
     r.samples_per_s = t->sps;
     r.status = strcmp(t->status, "done") == 0 ? "done" : "failed";
-    r.source = o->source;
-    r.target = S->target_name;
-    r.ram_bytes = c->ram;
-    r.flash_bytes = c->flash;
-    r.latency_s = c->latency;
-    r.energy_mj = c->energy;
-    r.budget_pass = 1;
     if (t->test >= 0) {
         r.test_acc = t->test;
         r.n_test = t->n_test;
