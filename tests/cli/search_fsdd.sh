@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# sigloop search: a small grid on FSDD (2 epochs a trial): candidates over budget recorded and never
+# sigloop search: a small grid on FSDD (1 epoch a trial): candidates over budget recorded and never
 # trained, equal candidates tried once, best.yaml runnable, search.html rendered; a search killed
 # with SIGKILL and run again loses and repeats no finished trial; the index holds every trial once;
 # two MPI ranks share one search, every trial recorded once; bad choices fail in one line.
@@ -18,14 +18,14 @@ search:
     model.widths: [[16, 24, 32, 48], [32, 48, 64, 96]]
     train.lr: [0.001, 0.004]
 EOF
-args=(fsdd.yaml --set train.epochs=2 --no-robustness)
+args=(fsdd.yaml --set train.epochs=1 --no-robustness)
 count_done() { grep -l '^status: done' "$1"/c*-e*/trial.txt 2>/dev/null | wc -l; }
 
 # 1. killed as soon as its first trial has finished, then run again
 "$SIGLOOP" search "${args[@]}" -o runs/search-kill >kill1.txt 2>kill1.err &
 pid=$!
 for _ in $(seq 1 600); do
-  [ -e runs/search-kill/c000-e2/trial.txt ] && break
+  [ -e runs/search-kill/c000-e1/trial.txt ] && break
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.05
 done
@@ -40,14 +40,14 @@ md5sum -c --quiet finished.md5 >/dev/null 2>&1 && pass || fail "a trial finished
 grep -Eq "^search: 8 candidates costed \(4 over budget\), 4 trials \($((4 - before)) trained now, $before found finished\)" kill2.txt &&
   pass || fail "rerun summary ($before finished before the kill): $(grep '^search:' kill2.txt)"
 n_over=$(grep -l '^status: over budget' runs/search-kill/c*/trial.txt | wc -l)
-[ "$n_over" -eq 4 ] && [ ! -e runs/search-kill/c003-e2 ] && pass || fail "over budget: $n_over recorded"
+[ "$n_over" -eq 4 ] && [ ! -e runs/search-kill/c003-e1 ] && pass || fail "over budget: $n_over recorded"
 grep -q 'widths=\[32, 48, 64, 96\]' runs/search-kill/c003/trial.txt && pass || fail "c003 is not the wide model"
 # the config as written was tried once: no candidate repeats it
 grep -c '"changes": ""' runs/search-kill/search.json | grep -qx 1 && pass || fail "the config as written twice in search.json"
 for f in best.yaml search.html search.json final/report.html final/model.slm final/predictions.csv; do
   [ -s "runs/search-kill/$f" ] && pass || fail "no runs/search-kill/$f"
 done
-grep -Eq '^best: c00[0-7], validation [0-9.]+ % after 2 epochs \(the config as written: [0-9.]+ %\)' kill2.txt &&
+grep -Eq '^best: c00[0-7], validation [0-9.]+ % after 1 epochs \(the config as written: [0-9.]+ %\)' kill2.txt &&
   pass || fail "summary best: $(grep '^best' kill2.txt)"
 grep -Eq '^  test, once: [0-9.]+ % \(95 % interval [0-9.]+-[0-9.]+\) on 500 examples' kill2.txt && pass ||
   fail "summary test: $(cat kill2.txt)"
