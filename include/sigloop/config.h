@@ -229,6 +229,21 @@ typedef struct {
     size_t n_choices;
 } sl_search_config;
 
+/* post: step 8, from the network's scores over a stream to events (sigloop detect, calibrate). */
+enum { SL_SMOOTH_MEAN, SL_SMOOTH_EMA };
+typedef struct {
+    double hop;               /* seconds of signal between decisions; a multiple of the features' hop */
+    int smoothing;            /* smoothing: mean (over the last `average` decisions) | ema */
+    size_t average;           /* mean: decisions averaged; 1: none */
+    double alpha;             /* ema: the newest decision's weight, in (0, 1] */
+    double threshold;         /* a class triggers when its smoothed probability reaches this */
+    sl_floatlist thresholds;  /* per class, in the model's class order; overrides threshold */
+    double hysteresis;        /* an event lasts while its score stays above threshold - hysteresis */
+    double suppress;          /* seconds after an event's start in which no other event starts */
+    sl_strlist classes;       /* the classes that may trigger; empty: every class but background */
+    char background[SL_NAME_MAX]; /* a class that never triggers (background, unknown); empty: none */
+} sl_post_config;
+
 typedef struct {
     char path[SL_PATH_MAX];   /* the config file as given (sl_config_parse: its name argument);
                                  messages about the config start with it */
@@ -241,6 +256,7 @@ typedef struct {
     sl_augment_config augment; /* empty: no augmentation (the cached features are used) */
     sl_budget_config budget;
     sl_search_config search;
+    sl_post_config post;
 } sl_config;
 
 /* A target profile (targets/NAME.yaml): how fast and how hungry a device is. Rates are sustained

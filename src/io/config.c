@@ -337,6 +337,22 @@ static const field search_fields[] = {
 };
 static const section search_section = SECTION(search_fields);
 
+static const char *const smoothing_names[] = {"mean", "ema", NULL};
+#define POST(m) offsetof(sl_post_config, m)
+static const field post_fields[] = {
+    FLD("hop", F_DURATION, POST(hop), "0.1s"),
+    FLD("smoothing", F_ENUM, POST(smoothing), "mean", .names = smoothing_names),
+    FLD("average", F_COUNT, POST(average), "3", .lo = 1, .hi = 1000),
+    FLD("alpha", F_FLOAT, POST(alpha), "0.5", .lo = 0, .hi = 1, .lo_open = 1),
+    FLD("threshold", F_FLOAT, POST(threshold), "0.7", .lo = 0, .hi = 1),
+    FLD("thresholds", F_FLOATLIST, POST(thresholds), NULL, .lo = 0, .hi = 1),
+    FLD("hysteresis", F_FLOAT, POST(hysteresis), "0.1", .lo = 0, .hi = 1),
+    FLD("suppress", F_DURATION, POST(suppress), "0.5s"),
+    FLD("classes", F_STRLIST, POST(classes), NULL),
+    FLD("background", F_STRING, POST(background), NULL),
+};
+static const section post_section = SECTION(post_fields);
+
 #define TOP(m) offsetof(sl_config, m)
 static const field top_fields[] = {
     FLD("name", F_STRING, TOP(name), "config"), /* sl_config_load: the file's stem */
@@ -347,6 +363,7 @@ static const field top_fields[] = {
     FLD("augment", F_AUGLIST, TOP(augment), NULL),
     FLD("budget", F_SECTION, TOP(budget), NULL, .sub = &budget_section),
     FLD("search", F_SECTION, TOP(search), NULL, .sub = &search_section),
+    FLD("post", F_SECTION, TOP(post), NULL, .sub = &post_section),
 };
 static const section top_section = SECTION(top_fields);
 

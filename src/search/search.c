@@ -65,14 +65,14 @@ static sl_status agree_max(const search_state *S, int *v)
 
 /* ---- configs ---- */
 
-/* A config's YAML without its search: section (from a line "search:" at column 0 to the next
- * line that starts at column 0 with a key), so that changing the time or the trials of a search
- * leaves its trials' identity alone. */
-static void strip_search(char *t, size_t *len)
+/* A config's YAML without its top-level section `key:` (from a line "key:" at column 0 to the
+ * next line that starts at column 0 with a key). */
+static void strip_section(char *t, size_t *len, const char *key)
 {
+    size_t kl = strlen(key);
     char *p = t;
     while (p && *p) {
-        if (strncmp(p, "search:", 7) == 0) break;
+        if (strncmp(p, key, kl) == 0 && p[kl] == ':') break;
         p = strchr(p, '\n');
         if (p) p++;
     }
@@ -82,6 +82,14 @@ static void strip_search(char *t, size_t *len)
     char *end = q ? q + 1 : t + *len;
     memmove(p, end, (size_t)(t + *len - end) + 1);
     *len -= (size_t)(end - p);
+}
+
+/* Changing the time or the trials of a search, or the post-processing (which training never
+ * reads), leaves a trial's identity alone. */
+static void strip_search(char *t, size_t *len)
+{
+    strip_section(t, len, "search");
+    strip_section(t, len, "post");
 }
 
 static sl_status config_yaml(const sl_config *c, char **text, size_t *len)
@@ -99,7 +107,7 @@ static sl_status config_yaml(const sl_config *c, char **text, size_t *len)
     return s;
 }
 
-/* The identity of a config: BLAKE2b of its YAML without the search: section. */
+/* The identity of a config: BLAKE2b of its YAML without the search: and post: sections. */
 static sl_status config_identity(const sl_config *c, char hex[SL_HASH_HEX])
 {
     char *t;
