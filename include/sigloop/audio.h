@@ -77,6 +77,19 @@ void sl_signal_free(sl_signal *s); /* NULL-safe; zeroes the struct */
 sl_status sl_resample(const float *x, size_t n, double rate_in, double rate_out,
                       float **y, size_t *ny);
 
+/* A file read in pieces, for recordings of any length in constant memory: mixed to mono (channel
+ * -1) or one channel picked, resampled to opts->target_rate through libsoxr's streaming interface
+ * (the same quality as sl_resample) when that is > 0 and differs. The header is checked as
+ * sl_audio_probe checks it; opts->max_frames is not applied. Errors name the file. */
+typedef struct sl_audio_reader sl_audio_reader;
+sl_status sl_audio_reader_open(sl_audio_reader **out, const char *path, const sl_audio_opts *opts);
+void sl_audio_reader_close(sl_audio_reader *r); /* NULL-safe */
+const sl_audio_info *sl_audio_reader_info(const sl_audio_reader *r); /* the file's own */
+double sl_audio_reader_rate(const sl_audio_reader *r);               /* of the samples read */
+/* Up to max samples into x; *n is 0 only at the end. A NaN or infinite sample, or a file that
+ * ends before its header's count, is an error naming the file and the frame. */
+sl_status sl_audio_reader_read(sl_audio_reader *r, float *x, size_t max, size_t *n);
+
 /* Writes a mono float signal as 16-bit PCM WAV, atomically: to "<path>.tmp.<pid>" in the same
  * folder, fsync'ed, renamed over path, the folder fsync'ed; on failure path is untouched and the
  * temporary file removed. Samples are clamped to [-1, 1] and rounded to the nearest step of

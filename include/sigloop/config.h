@@ -181,6 +181,8 @@ typedef struct {
                                  strength; mixup: alpha */
     int mode;                 /* shift: zero | wrap; noise: white | pink | brown;
                                  filter: lowpass | highpass | bandpass */
+    int over;                 /* noise: over the recording (0, the padding after it left silent) |
+                                 the whole window (1, as a stream's background fills it) */
     char folder[SL_PATH_MAX]; /* noise, reverb: a folder of audio files (noise clips, impulse
                                  responses) instead of generated ones */
     size_t count[2];          /* specaugment: time_masks, freq_masks; series_warp: knots; filter: order */

@@ -427,11 +427,14 @@ sl_status sl_augment_signal(const sl_augmenter *a, sl_aug_worker *w, float *x, s
         }
         case SL_AUG_NOISE: {
             double snr = uniform(&r, c->range[0], c->range[1]);
-            /* over the recording only: the zero padding after it is no part of it, and stays
-             * as the front end sees it at test time */
+            /* over the recording only by default: the zero padding after it is no part of it,
+             * and stays as the front end sees it at test time; over the whole window for a
+             * model that will listen to a stream, where the background never stops. The level
+             * is set against the recording's power either way. */
+            size_t span = c->over ? n : *n_real;
             for (size_t ch = 0; ch < C; ch++) {
-                noise_segment(t, &r, scratch, *n_real);
-                sl_aug_add_noise(x + ch * n, *n_real, *n_real, scratch, snr);
+                noise_segment(t, &r, scratch, span);
+                sl_aug_add_noise(x + ch * n, span, *n_real, scratch, snr);
             }
             break;
         }

@@ -38,6 +38,11 @@ static const char usage[] =
     "                   RUN/report.html and report.json\n"
     "  compare RUN_A RUN_B ...\n"
     "                   runs side by side, with McNemar's test and the config differences\n"
+    "  detect RUN FILE  step 8: the model slid over a recording of any length; events (start,\n"
+    "                   end, label, score) after smoothing, thresholds and suppression\n"
+    "  calibrate RUN --stream FILE --truth FILE.csv [--target-fa-per-hour X]\n"
+    "                   step 8: the post-processing swept over a stream with known events; the\n"
+    "                   operating point for a false-alarm rate, its DET curve, RUN/detect.yaml\n"
     "  runs [ROOT]      the runs index (ROOT/index.db, default runs/): one line per run\n"
     "  info FILE...     what a recording holds (format, rate, length, level), or why it\n"
     "                   cannot be read\n"
@@ -255,6 +260,8 @@ static const command commands[] = {
     {"compare", cmd_compare},
     {"run", cmd_run},
     {"search", cmd_search},
+    {"detect", cmd_detect},
+    {"calibrate", cmd_calibrate},
 };
 
 int main(int argc, char **argv)

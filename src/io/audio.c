@@ -575,6 +575,144 @@ sl_status sl_audio_read(const char *path, const sl_audio_opts *opts, sl_signal *
     return SL_OK;
 }
 
+/* ---- reading in pieces ------------------------------------------------------------------------ */
+
+struct sl_audio_reader {
+    sound snd;
+    char path[4096];
+    sl_audio_info info;
+    int channel;                 /* -1: mix */
+    size_t frames_read;          /* of the file */
+    float *block;                /* (BLOCK_FRAMES, channels) */
+    float *mono;                 /* (BLOCK_FRAMES): the block mixed or picked */
+    size_t mono_pos, mono_len;
+    soxr_t soxr;                 /* NULL: the file's rate is kept */
+    int eof;                     /* the file has given all its frames */
+    int drained;                 /* ... and the resampler its last samples */
+    double rate;
+};
+
+void sl_audio_reader_close(sl_audio_reader *r)
+{
+    if (!r) return;
+    sound_close(&r->snd);
+    if (r->soxr) soxr_delete(r->soxr);
+    free(r->block);
+    free(r->mono);
+    free(r);
+}
+
+sl_status sl_audio_reader_open(sl_audio_reader **out, const char *path, const sl_audio_opts *opts)
+{
+    *out = NULL;
+    sl_audio_opts o = opts ? *opts : (sl_audio_opts){.target_rate = 0, .channel = -1, .max_frames = 0};
+    SL_TRY(check_opts(path, &o));
+    sl_audio_reader *r = calloc(1, sizeof *r);
+    if (!r) return sl_fail(SL_ENOMEM, "out of memory");
+    r->snd.v.fd = -1;
+    sl_status s = sound_open(path, &r->snd);
+    if (s != SL_OK) {
+        free(r);
+        return s;
+    }
+    snprintf(r->path, sizeof r->path, "%s", path);
+    fill_info(&r->snd.sfi, &r->info);
+    r->channel = o.channel;
+    r->rate = r->info.sample_rate;
+    int ch = r->snd.sfi.channels;
+    if (o.channel >= ch) s = sl_fail(SL_EARG, "%s: channel %d requested but the file has %d", path, o.channel, ch);
+    else if (r->snd.sfi.frames == 0) s = sl_fail(SL_EFORMAT, "%s: empty (0 samples)", path);
+    if (s == SL_OK) {
+        r->block = malloc((size_t)BLOCK_FRAMES * (size_t)ch * sizeof *r->block);
+        r->mono = malloc((size_t)BLOCK_FRAMES * sizeof *r->mono);
+        if (!r->block || !r->mono) s = sl_fail(SL_ENOMEM, "out of memory");
+    }
+    if (s == SL_OK && o.target_rate > 0 && o.target_rate != r->info.sample_rate) {
+        soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+        soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
+        soxr_error_t err = NULL;
+        r->soxr = soxr_create(r->info.sample_rate, o.target_rate, 1, &err, &io, &q, NULL);
+        if (!r->soxr || err)
+            s = sl_fail(SL_EINTERNAL, "%s: resample %g -> %g Hz: %s", path, r->info.sample_rate, o.target_rate,
+                        err ? err : "cannot start");
+        r->rate = o.target_rate;
+    }
+    if (s != SL_OK) {
+        sl_audio_reader_close(r);
+        return s;
+    }
+    sf_command(r->snd.sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
+    *out = r;
+    return SL_OK;
+}
+
+const sl_audio_info *sl_audio_reader_info(const sl_audio_reader *r) { return &r->info; }
+double sl_audio_reader_rate(const sl_audio_reader *r) { return r->rate; }
+
+/* The next block of the file, mixed or picked, into r->mono; r->eof at the end. */
+static sl_status reader_fill(sl_audio_reader *r)
+{
+    size_t total = (size_t)r->snd.sfi.frames;
+    r->mono_pos = r->mono_len = 0;
+    if (r->frames_read >= total) {
+        r->eof = 1;
+        return SL_OK;
+    }
+    int ch = r->snd.sfi.channels;
+    sf_count_t want = (sf_count_t)(total - r->frames_read < BLOCK_FRAMES ? total - r->frames_read : BLOCK_FRAMES);
+    sf_count_t got = sf_readf_float(r->snd.sf, r->block, want);
+    if (got <= 0) {
+        if (r->snd.v.err)
+            return sl_fail(SL_EIO, "%s: read error after %zu of %zu frames: %s", r->path, r->frames_read, total,
+                           strerror(r->snd.v.err));
+        return sl_fail(SL_EFORMAT, "%s: truncated or damaged (read %zu of %zu frames)", r->path, r->frames_read,
+                       total);
+    }
+    for (size_t i = 0; i < (size_t)got; i++) {
+        const float *frame = r->block + i * (size_t)ch;
+        double acc = 0;
+        for (int c = 0; c < ch; c++) {
+            if (!isfinite(frame[c]))
+                return sl_fail(SL_EFORMAT, "%s: NaN or infinite sample at frame %zu", r->path, r->frames_read + i);
+            acc += frame[c];
+        }
+        r->mono[i] = r->channel >= 0 ? frame[r->channel] : (float)(acc / ch);
+    }
+    r->frames_read += (size_t)got;
+    r->mono_len = (size_t)got;
+    return SL_OK;
+}
+
+sl_status sl_audio_reader_read(sl_audio_reader *r, float *x, size_t max, size_t *n)
+{
+    *n = 0;
+    size_t done = 0;
+    while (done < max && !r->drained) {
+        if (r->mono_pos == r->mono_len && !r->eof) SL_TRY(reader_fill(r));
+        size_t avail = r->mono_len - r->mono_pos;
+        if (!r->soxr) {
+            if (r->eof) {
+                r->drained = 1;
+                break;
+            }
+            size_t k = avail < max - done ? avail : max - done;
+            memcpy(x + done, r->mono + r->mono_pos, k * sizeof *x);
+            r->mono_pos += k;
+            done += k;
+            continue;
+        }
+        size_t idone = 0, odone = 0;
+        soxr_error_t err = soxr_process(r->soxr, r->eof ? NULL : r->mono + r->mono_pos, r->eof ? 0 : avail, &idone,
+                                        x + done, max - done, &odone);
+        if (err) return sl_fail(SL_EINTERNAL, "%s: resampling: %s", r->path, err);
+        r->mono_pos += idone;
+        done += odone;
+        if (r->eof && odone == 0) r->drained = 1; /* flushed: the resampler has nothing more */
+    }
+    *n = done;
+    return SL_OK;
+}
+
 /* ---- writing -------------------------------------------------------------------------------- */
 
 /* fsyncs the folder holding path, so the rename itself survives a crash. Best effort: some file

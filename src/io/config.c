@@ -238,10 +238,12 @@ static const field aug_shift_fields[] = {
 };
 static const field aug_speed_fields[] = {AUG_P("1"), AUG_RANGE("factor", "[0.9, 1.1]")};
 static const field aug_pitch_fields[] = {AUG_P("1"), AUG_RANGE("semitones", "[-2, 2]")};
+static const char *const noise_over_names[] = {"recording", "window", NULL};
 static const field aug_noise_fields[] = {
     AUG_P("0.5"),
     AUG_RANGE("snr_db", "[10, 30]"),
     FLD("color", F_ENUM, AUG(mode), "white", .names = noise_color_names),
+    FLD("over", F_ENUM, AUG(over), "recording", .names = noise_over_names),
     FLD("folder", F_PATH, AUG(folder), NULL),
 };
 static const field aug_reverb_fields[] = {
