@@ -38,6 +38,9 @@ static const char usage[] =
     "                   RUN/report.html and report.json\n"
     "  compare RUN_A RUN_B ...\n"
     "                   runs side by side, with McNemar's test and the config differences\n"
+    "  synth-stream CONFIG --minutes N -o FILE.wav\n"
+    "                   step 8: a long test recording: a split's clips with random gaps over\n"
+    "                   noise at an SNR, and the true events in FILE.csv\n"
     "  runs [ROOT]      the runs index (ROOT/index.db, default runs/): one line per run\n"
     "  info FILE...     what a recording holds (format, rate, length, level), or why it\n"
     "                   cannot be read\n"
@@ -255,6 +258,7 @@ static const command commands[] = {
     {"compare", cmd_compare},
     {"run", cmd_run},
     {"search", cmd_search},
+    {"synth-stream", cmd_synth_stream},
 };
 
 int main(int argc, char **argv)
