@@ -12,17 +12,18 @@
  * The noise covers the whole stream, gaps and clips. Its mean square is the mean clip power of
  * the split (the mean over its clips of each clip's mean square) divided by 10^(snr_db / 10).
  * Generated noise (white, pink, brown: the augment layer's generator) comes in blocks of 2^16
- * samples of unit power, each from its own counter-based generator, cross-faded over half a block
- * with sine and cosine windows (independent blocks: the power stays 1 through the fade). Noise
+ * samples of unit power, each from its own counter-based generator, consecutive blocks overlapping
+ * by 4,096 samples cross-faded with sine and cosine weights (independent blocks: the power stays 1
+ * through the fade). Noise
  * recordings from a folder are read in name order (resampled, mixed to mono), joined end to end
  * and looped from a seeded offset, their level set from the mean square of the whole loop.
  * The sum is clipped to [-1, 1] (the clipped samples counted) and written as 16-bit PCM WAV at
  * data.sample_rate, rounded as sl_audio_write_wav rounds.
  *
- * The stream is made and written a chunk (2^15 samples) at a time, so its memory does not grow
- * with its length: two noise blocks, one chunk, the clip being placed, and one length per clip of
- * the split and one entry per event. Each clip is read once to measure it and again each time it
- * is placed. The WAV goes to "<wav_path>.tmp.<pid>" in the same folder, is fsync'ed and renamed
+ * The stream is made and written a chunk (61,440 samples, 7.7 s at 8 kHz) at a time, so its
+ * memory does not grow with its length: two noise blocks, one chunk, the clip being placed, one
+ * length per clip of the split and one entry per event. Each clip is read once to measure it and
+ * again each time it is placed. The WAV goes to "<wav_path>.tmp.<pid>" in the same folder, is fsync'ed and renamed
  * over wav_path last; the truth CSV is written atomically (sl_afile) just before: a run killed at
  * any point leaves no partial file under either name. The same data set, options and seed give
  * byte-identical files. */

@@ -173,8 +173,10 @@ int cmd_synth_stream(int argc, char **argv)
     char truth_buf[SL_PATH_MAX + 8];
     if (!truth) {
         size_t n = strlen(wav);
-        if (n > 4 && strcasecmp(wav + n - 4, ".wav") == 0) snprintf(truth_buf, sizeof truth_buf, "%.*s.csv", (int)(n - 4), wav);
-        else snprintf(truth_buf, sizeof truth_buf, "%s.csv", wav);
+        if (n > 4 && strcasecmp(wav + n - 4, ".wav") == 0)
+            snprintf(truth_buf, sizeof truth_buf, "%.*s.csv", (int)(n - 4), wav);
+        else
+            snprintf(truth_buf, sizeof truth_buf, "%s.csv", wav);
         truth = truth_buf;
     }
 

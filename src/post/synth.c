@@ -20,7 +20,8 @@
 #include "sigloop/rng.h"
 
 #define BLOCK ((size_t)1 << 16) /* samples of one generated noise block */
-#define HOP (BLOCK / 2)         /* blocks overlap by half; also the chunk written at a time */
+#define FADE ((size_t)1 << 12)  /* consecutive blocks overlap by this much, cross-faded */
+#define HOP (BLOCK - FADE)      /* from one block's start to the next's; also the chunk written at a time */
 #define MAX_MINUTES (24.0 * 60.0)
 #define MAX_GAP 86400.0
 /* a 16-bit mono WAV's data chunk and RIFF size must fit 32 bits */
@@ -70,7 +71,7 @@ typedef struct {
     uint64_t seed;
     float *cur, *next; /* generated: blocks j and j + 1 while chunk j is made */
     uint64_t next_index;
-    float *rise, *fall; /* (HOP) sin(pi t / BLOCK), cos(pi t / BLOCK) */
+    float *rise, *fall; /* (FADE) the fade's weights: sin and cos of (t + 1/2) / FADE x pi / 2 */
     float *loop;     /* folder: every recording, end to end */
     size_t loop_n, loop_pos;
     double ms;       /* the source's mean square (1 for generated noise) */
@@ -169,11 +170,11 @@ static sl_status noise_open(noise_src *ns, const sl_synth_opts *o, double rate)
     ns->ms = 1;
     ns->cur = malloc(BLOCK * sizeof *ns->cur);
     ns->next = malloc(BLOCK * sizeof *ns->next);
-    ns->rise = malloc(HOP * sizeof *ns->rise);
-    ns->fall = malloc(HOP * sizeof *ns->fall);
+    ns->rise = malloc(FADE * sizeof *ns->rise);
+    ns->fall = malloc(FADE * sizeof *ns->fall);
     if (!ns->cur || !ns->next || !ns->rise || !ns->fall) return sl_fail(SL_ENOMEM, "out of memory");
-    for (size_t t = 0; t < HOP; t++) {
-        double a = M_PI * (double)t / (double)BLOCK;
+    for (size_t t = 0; t < FADE; t++) {
+        double a = 0.5 * M_PI * ((double)t + 0.5) / (double)FADE;
         ns->rise[t] = (float)sin(a);
         ns->fall[t] = (float)cos(a);
     }
@@ -183,8 +184,10 @@ static sl_status noise_open(noise_src *ns, const sl_synth_opts *o, double rate)
     return SL_OK;
 }
 
-/* The next HOP samples of unit-scale noise into out (chunk j: the second half of block j faded out,
- * the first half of block j + 1 faded in). */
+/* The next HOP samples of unit-scale noise into out. Block j covers the stream's samples
+ * [j HOP - FADE, (j + 1) HOP): chunk j is block j after its first FADE samples (which were faded
+ * in at the end of chunk j - 1), its last FADE samples faded out while block j + 1's first FADE
+ * fade in. Two independent blocks of unit power, weighted by cos and sin: unit power throughout. */
 static sl_status noise_chunk(noise_src *ns, float *out)
 {
     if (ns->color < 0) {
@@ -194,7 +197,8 @@ static sl_status noise_chunk(noise_src *ns, float *out)
         }
         return SL_OK;
     }
-    for (size_t t = 0; t < HOP; t++) out[t] = ns->cur[HOP + t] * ns->fall[t] + ns->next[t] * ns->rise[t];
+    memcpy(out, ns->cur + FADE, (HOP - FADE) * sizeof *out);
+    for (size_t k = 0; k < FADE; k++) out[HOP - FADE + k] = ns->cur[HOP + k] * ns->fall[k] + ns->next[k] * ns->rise[k];
     float *tmp = ns->cur;
     ns->cur = ns->next;
     ns->next = tmp;
@@ -282,7 +286,8 @@ static sl_status wav_open(wav_out *w, const char *path, double rate)
     SF_VIRTUAL_IO io = {vio_filelen, vio_seek, vio_read, vio_write, vio_tell};
     w->sf = sf_open_virtual(&io, SFM_WRITE, &sfi, &w->v);
     if (!w->sf)
-        return sl_fail(SL_EIO, "%s: cannot write: %s", path, w->v.err ? strerror(w->v.err) : "libsndfile refused to create it");
+        return sl_fail(SL_EIO, "%s: cannot write: %s", path,
+                       w->v.err ? strerror(w->v.err) : "libsndfile refused to create it");
     /* quantised here (as sl_audio_write_wav does); clipping on for anything libsndfile converts */
     sf_command(w->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
     return SL_OK;
@@ -299,7 +304,8 @@ static sl_status wav_write(wav_out *w, const short *q, size_t n)
 static sl_status wav_finish(wav_out *w)
 {
     sl_status s = SL_OK;
-    if (sf_close(w->sf) != 0) s = sl_fail(SL_EIO, "%s: write error: %s", w->path, w->v.err ? strerror(w->v.err) : "closing failed");
+    if (sf_close(w->sf) != 0)
+        s = sl_fail(SL_EIO, "%s: write error: %s", w->path, w->v.err ? strerror(w->v.err) : "closing failed");
     w->sf = NULL;
     if (s == SL_OK && w->v.err) s = sl_fail(SL_EIO, "%s: write error: %s", w->path, strerror(w->v.err));
     if (s == SL_OK && fsync(w->v.fd) != 0) s = sl_fail(SL_EIO, "%s: cannot sync: %s", w->path, strerror(errno));
@@ -372,7 +378,8 @@ static sl_status check_opts(const sl_config *cfg, const sl_synth_opts *o, uint64
         return sl_fail(SL_EARG, "gap_min %g: must be in [0, %g] seconds", o->gap_min, MAX_GAP);
     if (!(o->gap_max >= o->gap_min))
         return sl_fail(SL_EARG, "gap %g:%g: gap_max is below gap_min", o->gap_min, o->gap_max);
-    if (!(o->gap_max <= MAX_GAP)) return sl_fail(SL_EARG, "gap_max %g: must be at most %g seconds", o->gap_max, MAX_GAP);
+    if (!(o->gap_max <= MAX_GAP))
+        return sl_fail(SL_EARG, "gap_max %g: must be at most %g seconds", o->gap_max, MAX_GAP);
     if (!isfinite(o->snr_db)) return sl_fail(SL_EARG, "snr_db %g: must be a finite number", o->snr_db);
     if (o->split != SL_SPLIT_TRAIN && o->split != SL_SPLIT_VAL && o->split != SL_SPLIT_TEST)
         return sl_fail(SL_EARG, "split %d: not train (0), val (1) or test (2)", o->split);
@@ -550,7 +557,8 @@ sl_status sl_synth_stream(const sl_config *cfg, const sl_dataset *ds, const sl_s
     size_t count = sl_dataset_count(ds), nc = 0;
     for (size_t i = 0; i < count; i++) nc += sl_dataset_entry(ds, i)->split == (sl_split)o->split;
     if (!nc) return sl_fail(SL_EARG, "split %s has no examples", sl_split_name((sl_split)o->split));
-    if (nc > UINT32_MAX) return sl_fail(SL_EARG, "split %s: %zu examples are too many", sl_split_name((sl_split)o->split), nc);
+    if (nc > UINT32_MAX)
+        return sl_fail(SL_EARG, "split %s: %zu examples are too many", sl_split_name((sl_split)o->split), nc);
     size_t *idx = malloc(nc * sizeof *idx), *lens = malloc(nc * sizeof *lens);
     if (!idx || !lens) {
         free(idx);

@@ -219,7 +219,8 @@ static void test_events(void **state)
             for (size_t t = 0; t < c.n; t++) e = fmax(e, fabs(s.x[shift + t] - c.x[t]));
             err = fmin(err, e);
         }
-        if (err > 0.005) fail_msg("row %zu (%s at %.3f s): differs from the clip by %g", i, rows[i].file, rows[i].start, err);
+        if (err > 0.005)
+            fail_msg("row %zu (%s at %.3f s): differs from the clip by %g", i, rows[i].file, rows[i].start, err);
         sl_signal_free(&c);
     }
     unsigned char *m = event_mask(rows, n, s.n);
@@ -325,7 +326,7 @@ static void test_snr(void **state)
             steps++;
         }
     step_rms = sqrt(step_rms / (double)steps);
-    for (size_t t = 32768; t < s.n; t += 32768)
+    for (size_t t = 61440; t < s.n; t += 61440) /* where chunk and block change (synth.c's HOP) */
         if (!m[t] && !m[t - 1]) {
             seam = fmax(seam, fabs(s.x[t] - s.x[t - 1]));
             seams++;
