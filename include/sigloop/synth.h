@@ -14,19 +14,19 @@
  * Generated noise (white, pink, brown: the augment layer's generator) comes in blocks of 2^16
  * samples of unit power, each from its own counter-based generator, consecutive blocks overlapping
  * by 4,096 samples cross-faded with sine and cosine weights (independent blocks: the power stays 1
- * through the fade). Noise
- * recordings from a folder are read in name order (resampled, mixed to mono), joined end to end
- * and looped from a seeded offset, their level set from the mean square of the whole loop.
+ * through the fade). Noise recordings from a folder are read in name order (resampled, mixed to
+ * mono), joined end to end and looped from a seeded offset, their level set from the mean square
+ * of the whole loop.
  * The sum is clipped to [-1, 1] (the clipped samples counted) and written as 16-bit PCM WAV at
  * data.sample_rate, rounded as sl_audio_write_wav rounds.
  *
  * The stream is made and written a chunk (61,440 samples, 7.7 s at 8 kHz) at a time, so its
  * memory does not grow with its length: two noise blocks, one chunk, the clip being placed, one
  * length per clip of the split and one entry per event. Each clip is read once to measure it and
- * again each time it is placed. The WAV goes to "<wav_path>.tmp.<pid>" in the same folder, is fsync'ed and renamed
- * over wav_path last; the truth CSV is written atomically (sl_afile) just before: a run killed at
- * any point leaves no partial file under either name. The same data set, options and seed give
- * byte-identical files. */
+ * again each time it is placed. The WAV goes to "<wav_path>.tmp.<pid>" in the same folder, is
+ * fsync'ed and renamed over wav_path last; the truth CSV is written atomically (sl_afile) just
+ * before: a run killed at any point leaves no partial file under either name. The same data set,
+ * options and seed give byte-identical files. */
 #ifndef SIGLOOP_SYNTH_H
 #define SIGLOOP_SYNTH_H
 
@@ -59,7 +59,7 @@ void sl_synth_opts_default(sl_synth_opts *o);
 typedef struct {
     size_t events;            /* clips placed (rows of the truth CSV) */
     size_t clips_in_split;
-    size_t passes;            /* shuffles of the split begun (1: no clip used twice) */
+    size_t passes;            /* passes through the split that placed a clip (1: none twice) */
     double seconds;           /* the stream's length */
     uint64_t samples;         /* its samples at data.sample_rate */
     double clip_power;        /* the split's mean clip power (mean square) */
@@ -77,7 +77,7 @@ sl_status sl_synth_check(const sl_config *cfg, const sl_synth_opts *o);
  * sample + 1, over the rate), the label and the manifest path (quoted as manifest.csv quotes).
  * r may be NULL. Errors name the option or the file:
  *   SL_EARG     "minutes 0: must be in (0, 1440]", "gap 3:1: gap_max is below gap_min",
- *               "gap_min -1: must be >= 0", "snr_db nan: must be a finite number",
+ *               "gap_min -1: must be in [0, 86400] seconds", "snr_db nan: must be a finite number",
  *               "split test has no examples", "noise 7: not white (0), pink (1) or brown (2)",
  *               the two paths the same, a stream too long for a WAV file (4 GiB), a CSV series
  *   SL_EFORMAT  "noise folder DIR holds no audio files (.wav, .flac, .ogg)", the folder's
