@@ -103,6 +103,7 @@ int cmd_analyze(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+int cmd_synth_stream(int argc, char **argv);
 int cmd_detect(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 

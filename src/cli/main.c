@@ -38,6 +38,9 @@ static const char usage[] =
     "                   RUN/report.html and report.json\n"
     "  compare RUN_A RUN_B ...\n"
     "                   runs side by side, with McNemar's test and the config differences\n"
+    "  synth-stream CONFIG --minutes N -o FILE.wav\n"
+    "                   step 8: a long test recording: a split's clips with random gaps over\n"
+    "                   noise at an SNR, and the true events in FILE.csv\n"
     "  detect RUN FILE  step 8: the model slid over a recording of any length; events (start,\n"
     "                   end, label, score) after smoothing, thresholds and suppression\n"
     "  calibrate RUN --stream FILE --truth FILE.csv [--target-fa-per-hour X]\n"
@@ -260,6 +263,7 @@ static const command commands[] = {
     {"compare", cmd_compare},
     {"run", cmd_run},
     {"search", cmd_search},
+    {"synth-stream", cmd_synth_stream},
     {"detect", cmd_detect},
     {"calibrate", cmd_calibrate},
 };
