@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libsndfile1-dev libfftw3-dev libopenblas-dev libsoxr-dev libyaml-dev libsqlite3-dev
-  libcmocka-dev libopenmpi-dev openmpi-bin chromium
+  libcmocka-dev libopenmpi-dev openmpi-bin chromium time
 )
 
 missing=()

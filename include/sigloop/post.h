@@ -159,9 +159,10 @@ typedef struct {
 typedef struct {
     sl_calib_point *points; /* the sweep, averages x suppressions x thresholds */
     size_t n;
-    long chosen;            /* the operating point: the most recall with at most target_fa false
-                               alarms per hour (ties: fewer false alarms, the higher threshold,
-                               less smoothing); -1 when no point meets the target */
+    long chosen;            /* the operating point: the most recall (at least one hit) with at most
+                               target_fa false alarms per hour (ties: fewer false alarms, the
+                               higher threshold, less smoothing); -1 when no point is such */
+    int any_within;         /* some point (finding nothing, perhaps) meets the target */
     size_t lowest_fa;       /* the point with the fewest false alarms */
     double target_fa;
 } sl_calib;

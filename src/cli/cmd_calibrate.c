@@ -164,7 +164,10 @@ int cmd_calibrate(int argc, char **argv)
         s = sl_calibrate(&sc, &cfg.post, labels, lag, truth, n_truth, target, &cal);
         t_sweep = now() - t0;
     }
-    if (s == SL_OK && cal.chosen < 0) {
+    if (s == SL_OK && cal.chosen < 0 && cal.any_within) {
+        s = sl_fail(SL_EARG, "no setting finds any event of %s with at most %g false alarms per hour on %s; raise "
+                    "--target-fa-per-hour or improve the model", truth_path, target, stream);
+    } else if (s == SL_OK && cal.chosen < 0) {
         const sl_calib_point *p = &cal.points[cal.lowest_fa];
         s = sl_fail(SL_EARG, "no setting meets %g false alarms per hour on %s: the fewest is %.1f per hour (average %zu, "
                     "threshold %.3f, suppress %.2f s; recall %.1f %%); raise --target-fa-per-hour or improve the model",

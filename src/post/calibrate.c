@@ -148,7 +148,7 @@ sl_status sl_calibrate(const sl_scores *sc, const sl_post_config *base, const ch
             for (size_t t = 0; t < nt && s == SL_OK; t++) {
                 pc.average = AVERAGES[a];
                 pc.suppress = SUPPRESS[u];
-                pc.threshold = 0.30 + 0.025 * (double)t;
+                pc.threshold = (30 + 2.5 * (double)t) / 100; /* 0.45, not 0.30 + 6 x 0.025 */
                 s = detect_into(sc, &pc, labels, lag, &l);
                 sl_calib_point *p = &out->points[out->n];
                 if (s == SL_OK) s = sl_match_events(l.ev, l.n, truth, n_truth, 0.25, sc->seconds, &p->r);
@@ -170,6 +170,8 @@ sl_status sl_calibrate(const sl_scores *sc, const sl_post_config *base, const ch
         const sl_calib_point *p = &out->points[i];
         if (p->r.fa_per_hour < out->points[lowest].r.fa_per_hour) lowest = (long)i;
         if (p->r.fa_per_hour > target_fa) continue;
+        out->any_within = 1;
+        if (p->r.hits == 0) continue; /* finding nothing is no operating point */
         if (best < 0) {
             best = (long)i;
             continue;
