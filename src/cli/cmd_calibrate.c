@@ -73,6 +73,14 @@ static sl_status det_svg(const sl_calib *c, const sl_calib_point *op, const char
             y[used] = 100 * p->r.miss_rate;
             used++;
         }
+        for (size_t i = first + 1; i < used; i++) /* in order of x, as the chart draws its lines */
+            for (size_t j = i; j > first && (x[j] < x[j - 1] || (x[j] == x[j - 1] && y[j] > y[j - 1])); j--) {
+                double tx = x[j], ty = y[j];
+                x[j] = x[j - 1];
+                y[j] = y[j - 1];
+                x[j - 1] = tx;
+                y[j - 1] = ty;
+            }
         snprintf(names[k], sizeof names[k], "average of %zu", averages[k]);
         series[ns++] = (sl_svg_series){names[k], x + first, y + first, used - first, 0, 1, 0};
     }

@@ -13,7 +13,7 @@
 #include "sigloop/post.h"
 
 static const char help[] =
-    "usage: sigloop detect RUN FILE [--json] [--truth FILE.csv] [--svg FILE] [--scores FILE]\n"
+    "usage: sigloop detect RUN FILE [--json] [--truth FILE.csv] [--svg FILE] [--view A:B] [--scores FILE]\n"
     "                      [--config FILE] [--set post.KEY=VALUE ...] [-j N] [-q]\n"
     "\n"
     "Step 8: slides RUN's front end and model over FILE (a recording of any length, read in pieces:\n"
@@ -26,6 +26,7 @@ static const char help[] =
     "                    event found when its start is within 250 ms of a true one of its label\n"
     "  --svg FILE        the timeline picture (default RUN/detect-STEM.svg): waveform, scores,\n"
     "                    thresholds, events (and truth); --svg none writes none\n"
+    "  --view A:B        the picture from A to B seconds only (default: the whole stream)\n"
     "  --scores FILE     every decision's probabilities and smoothed scores as CSV\n"
     "  --json            the events and the summary as JSON on stdout\n"
     "  -j N              threads for the network (default 1, as on a device)\n"
@@ -90,9 +91,10 @@ static double now(void)
 
 int cmd_detect(int argc, char **argv)
 {
-    const char *truth_path = NULL, *svg_opt = NULL, *scores_path = NULL, *config = NULL, *lag_text = NULL;
+    const char *truth_path = NULL, *svg_opt = NULL, *scores_path = NULL, *config = NULL, *lag_text = NULL,
+               *view = NULL;
     cli_option own[] = {{"--truth", NULL, &truth_path}, {"--svg", NULL, &svg_opt}, {"--scores", NULL, &scores_path},
-                        {"--config", NULL, &config}, {"--lag", NULL, &lag_text}};
+                        {"--config", NULL, &config}, {"--lag", NULL, &lag_text}, {"--view", NULL, &view}};
     /* RUN and FILE: the second positional is taken out before the common parser, which takes one */
     const char *file = NULL;
     char **args = malloc((size_t)(argc + 1) * sizeof *args);
@@ -134,6 +136,16 @@ int cmd_detect(int argc, char **argv)
         return CLI_USAGE;
     }
 
+    double view_a = 0, view_b = 0;
+    if (view) {
+        char *end;
+        view_a = strtod(view, &end);
+        if (*end == ':') view_b = strtod(end + 1, &end);
+        if (*end || !(view_a >= 0) || !(view_b > view_a) || !isfinite(view_b)) {
+            cli_error("--view %s: expected START:END in seconds, START < END", view);
+            return CLI_USAGE;
+        }
+    }
     char path[4200], from[4200], svg_path[4200];
     sl_model *m = NULL;
     sl_config pcfg;
@@ -174,7 +186,8 @@ int cmd_detect(int argc, char **argv)
             snprintf(svg_path, sizeof svg_path, "%s/detect-%.*s.svg", run, dot ? (int)(dot - base) : (int)strlen(base),
                      base);
         }
-        s = sl_timeline_new(&ctx.tl, 0, seconds, m->classes, 1200, m->cfg.data.sample_rate);
+        s = sl_timeline_new(&ctx.tl, view ? view_a : 0, view ? view_b : seconds, m->classes, 1200,
+                            m->cfg.data.sample_rate);
     }
     if (s == SL_OK && scores_path) {
         ctx.scores = fopen(scores_path, "w");
@@ -215,7 +228,9 @@ int cmd_detect(int argc, char **argv)
     if (s == SL_OK && ctx.tl) {
         char title[512];
         const char *base = strrchr(file, '/');
-        snprintf(title, sizeof title, "%s: %zu events in %.1f s", base ? base + 1 : file, ctx.n_ev, stream_s);
+        int k = snprintf(title, sizeof title, "%s: %zu events in %.1f s", base ? base + 1 : file, ctx.n_ev, stream_s);
+        if (view && k > 0 && (size_t)k < sizeof title)
+            snprintf(title + k, sizeof title - (size_t)k, " (%g to %g s shown)", view_a, view_b);
         const sl_detector *d = sl_streamer_detector(st);
         s = sl_timeline_svg(ctx.tl, &svg, title, (const char *const *)m->labels, sl_detector_thresholds(d),
                             sl_detector_mask(d), ctx.ev, ctx.n_ev, truth, n_truth);

@@ -169,10 +169,7 @@ sl_status sl_timeline_svg(const sl_timeline *t, sl_text *o, const char *title, c
         int pen = 0;
         for (size_t i = 0; i < t->columns; i++) {
             float v = t->score[i * t->classes + k];
-            if (isnan(v)) {
-                pen = 0;
-                continue;
-            }
+            if (isnan(v)) continue; /* a column between two decisions (a short view): joined across */
             sl_text_printf(o, "%s%.1f %.1f", pen ? "L" : "M", LEFT + (i + 0.5) * plot_w / (double)t->columns,
                            score_y + score_h * (1 - v));
             pen = 1;

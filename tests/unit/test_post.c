@@ -31,7 +31,12 @@ static sl_post_config post_defaults(void)
 {
     sl_config c;
     sl_config_defaults(&c);
-    return c.post;
+    sl_post_config p = c.post; /* its lists are empty by default: nothing shared with c */
+    assert_int_equal(p.thresholds.n + p.classes.n, 0);
+    c.post.thresholds = (sl_floatlist){0};
+    c.post.classes = (sl_strlist){0};
+    sl_config_free(&c);
+    return p;
 }
 
 /* Pushes n decisions of (classes) probabilities; returns the events. */
