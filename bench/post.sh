@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Step 8: the streaming runner's speed and memory. Trains examples/fsdd-stream.yaml once (unless
 # RUN is given), makes 10-minute and 60-minute streams of theo's held-out clips over pink noise,
-# then times `sigloop detect` on one thread over the 10-minute one (median of 5 runs, in real-time
-# multiples), and compares the peak RSS of detect over both streams (/usr/bin/time -v).
+# then times `sigloop detect` on one thread pinned to one core (taskset) over the 10-minute one
+# (median of 5 runs, in multiples of real time), and compares the peak RSS of detect over both
+# streams (/usr/bin/time -v). With a RUN that has a calibrated detect.yaml, detect uses it.
 #   bench/post.sh [RUN]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +20,7 @@ fi
 
 speeds=()
 for i in 1 2 3 4 5; do
-  line=$($sigloop detect "$run" "$out/s10.wav" --svg none -q | grep 'x real time')
+  line=$(taskset -c 0 $sigloop detect "$run" "$out/s10.wav" --svg none -q | grep "x real time")
   speeds+=("$(echo "$line" | sed -E 's/.*\(([0-9]+)x real time.*/\1/')")
 done
 median=$(printf '%s\n' "${speeds[@]}" | sort -n | sed -n 3p)
