@@ -98,6 +98,19 @@ sl_status sl_audio_reader_read(sl_audio_reader *r, float *x, size_t max, size_t 
  * SL_EIO when the file cannot be written. n == 0 writes a valid WAV of no frames. */
 sl_status sl_audio_write_wav(const char *path, const float *x, size_t n, double sample_rate);
 
+/* The same written in pieces, for signals of any length in constant memory: open, write (samples
+ * clamped and rounded as above; a NaN or infinite sample is refused, naming its index), finish
+ * (the header's lengths, fsync: the file is complete under its temporary name), commit (renamed
+ * over path, the folder fsync'ed; finishes first if need be). Commit and abort free the writer;
+ * abort removes the temporary file. Between finish and commit a caller can commit a companion
+ * file first, so that the two appear in that order. */
+typedef struct sl_wav_writer sl_wav_writer;
+sl_status sl_wav_writer_open(sl_wav_writer **out, const char *path, double sample_rate);
+sl_status sl_wav_writer_write(sl_wav_writer *w, const float *x, size_t n);
+sl_status sl_wav_writer_finish(sl_wav_writer *w);
+sl_status sl_wav_writer_commit(sl_wav_writer *w);
+void sl_wav_writer_abort(sl_wav_writer *w); /* NULL-safe */
+
 /* A multi-channel time series from a CSV file: a header row of column names (comma separated,
  * trimmed, surrounding double quotes stripped; at most 1024 columns), an optional timestamp column
  * (seconds, strictly increasing), numeric channels. LF or CRLF line ends; a UTF-8 byte-order

@@ -729,59 +729,131 @@ static void sync_folder(const char *path)
     close(fd);
 }
 
-sl_status sl_audio_write_wav(const char *path, const float *x, size_t n, double sample_rate)
+struct sl_wav_writer {
+    char *path, *tmp;            /* the final name, "<path>.tmp.<pid>" */
+    vio_file v;
+    SNDFILE *sf;
+    uint64_t frames;
+};
+
+void sl_wav_writer_abort(sl_wav_writer *w)
 {
+    if (!w) return;
+    if (w->sf) sf_close(w->sf);
+    if (w->v.fd >= 0) close(w->v.fd);
+    if (w->tmp) unlink(w->tmp);
+    free(w->tmp);
+    free(w->path);
+    free(w);
+}
+
+sl_status sl_wav_writer_open(sl_wav_writer **out, const char *path, double sample_rate)
+{
+    *out = NULL;
     if (!(sample_rate >= 1) || sample_rate > MAX_RATE)
         return sl_fail(SL_EARG, "%s: sample rate %g Hz: must be in [1, %.0f]", path, sample_rate, MAX_RATE);
+    sl_wav_writer *w = calloc(1, sizeof *w);
+    if (!w) return sl_fail(SL_ENOMEM, "out of memory");
+    w->v.fd = -1;
+    size_t len = strlen(path) + 32;
+    w->path = strdup(path);
+    w->tmp = malloc(len);
+    if (!w->path || !w->tmp) {
+        sl_wav_writer_abort(w);
+        return sl_fail(SL_ENOMEM, "out of memory");
+    }
+    snprintf(w->tmp, len, "%s.tmp.%ld", path, (long)getpid());
+    w->v.fd = open(w->tmp, O_RDWR | O_CREAT | O_TRUNC, 0666);
+    if (w->v.fd < 0) {
+        sl_status s = sl_fail(SL_EIO, "%s: cannot write: %s", path, strerror(errno));
+        free(w->tmp);
+        w->tmp = NULL; /* nothing was created */
+        sl_wav_writer_abort(w);
+        return s;
+    }
+    SF_INFO sfi = {.samplerate = (int)lround(sample_rate), .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
+    w->sf = vio_open(&w->v, SFM_WRITE, &sfi);
+    if (!w->sf) {
+        sl_status s = sl_fail(SL_EIO, "%s: cannot write: %s", path,
+                              w->v.err ? strerror(w->v.err) : "libsndfile refused to create it");
+        sl_wav_writer_abort(w);
+        return s;
+    }
+    /* Clipping stays on for any conversion libsndfile still does (we hand it 16-bit samples). */
+    sf_command(w->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    *out = w;
+    return SL_OK;
+}
+
+sl_status sl_wav_writer_write(sl_wav_writer *w, const float *x, size_t n)
+{
+    if (n > 0 && !x) return sl_fail(SL_EARG, "%s: no samples given", w->path);
+    if (w->frames + n > (uint64_t)INT32_MAX)
+        return sl_fail(SL_EARG, "%s: more than %d samples are too many for a WAV file", w->path, INT32_MAX);
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return sl_fail(SL_EARG, "%s: sample %llu is NaN or infinite", w->path,
+                                            (unsigned long long)(w->frames + i));
+    /* We quantise ourselves rather than hand libsndfile floats: without SFC_SET_CLIPPING it
+     * scales by 32767 and lets 1.2 wrap around to -0.8, and with it libsndfile before 1.2.3
+     * rounds toward minus infinity (its issue #362). Clamped to [-1, 1], scaled by 32768 (the
+     * reader divides by 32768, so a round trip is within half a step), rounded to nearest,
+     * +1.0 saturating at 32767. */
+    short block[BLOCK_FRAMES];
+    for (size_t i = 0; i < n; i += BLOCK_FRAMES) {
+        size_t k = n - i < BLOCK_FRAMES ? n - i : BLOCK_FRAMES;
+        for (size_t j = 0; j < k; j++) {
+            float c = x[i + j] > 1.0f ? 1.0f : x[i + j] < -1.0f ? -1.0f : x[i + j];
+            long q = lrintf(c * 32768.0f);
+            block[j] = (short)(q > 32767 ? 32767 : q);
+        }
+        if (sf_writef_short(w->sf, block, (sf_count_t)k) != (sf_count_t)k)
+            return sl_fail(SL_EIO, "%s: write error: %s", w->path, w->v.err ? strerror(w->v.err) : sf_strerror(w->sf));
+    }
+    w->frames += n;
+    return SL_OK;
+}
+
+sl_status sl_wav_writer_finish(sl_wav_writer *w)
+{
+    sl_status s = SL_OK;
+    /* sf_close writes the final header lengths */
+    if (sf_close(w->sf) != 0)
+        s = sl_fail(SL_EIO, "%s: write error: %s", w->path, w->v.err ? strerror(w->v.err) : "closing failed");
+    w->sf = NULL;
+    if (s == SL_OK && w->v.err) s = sl_fail(SL_EIO, "%s: write error: %s", w->path, strerror(w->v.err));
+    if (s == SL_OK && fsync(w->v.fd) != 0) s = sl_fail(SL_EIO, "%s: cannot sync: %s", w->path, strerror(errno));
+    if (close(w->v.fd) != 0 && s == SL_OK) s = sl_fail(SL_EIO, "%s: write error: %s", w->path, strerror(errno));
+    w->v.fd = -1;
+    return s;
+}
+
+sl_status sl_wav_writer_commit(sl_wav_writer *w)
+{
+    sl_status s = SL_OK;
+    if (w->sf || w->v.fd >= 0) s = sl_wav_writer_finish(w);
+    if (s == SL_OK && rename(w->tmp, w->path) != 0)
+        s = sl_fail(SL_EIO, "%s: cannot write: %s", w->path, strerror(errno));
+    if (s == SL_OK) {
+        sync_folder(w->path);
+        free(w->tmp);
+        w->tmp = NULL;
+    }
+    sl_wav_writer_abort(w); /* frees; removes the temporary file when the rename did not happen */
+    return s;
+}
+
+sl_status sl_audio_write_wav(const char *path, const float *x, size_t n, double sample_rate)
+{
     if (n > 0 && !x) return sl_fail(SL_EARG, "%s: no samples given", path);
     if ((uint64_t)n > (uint64_t)INT32_MAX) return sl_fail(SL_EARG, "%s: %zu samples are too many for a WAV file", path, n);
     for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i])) return sl_fail(SL_EARG, "%s: sample %zu is NaN or infinite", path, i);
-    size_t len = strlen(path) + 32;
-    char *tmp = malloc(len);
-    if (!tmp) return sl_fail(SL_ENOMEM, "out of memory");
-    snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
-    vio_file v = {.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666), .err = 0};
-    if (v.fd < 0) {
-        sl_status s = sl_fail(SL_EIO, "%s: cannot write: %s", path, strerror(errno));
-        free(tmp);
+    sl_wav_writer *w;
+    SL_TRY(sl_wav_writer_open(&w, path, sample_rate));
+    sl_status s = sl_wav_writer_write(w, x, n);
+    if (s != SL_OK) {
+        sl_wav_writer_abort(w);
         return s;
     }
-    SF_INFO sfi = {.samplerate = (int)lround(sample_rate), .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
-    SNDFILE *sf = vio_open(&v, SFM_WRITE, &sfi);
-    sl_status s = SL_OK;
-    if (!sf) {
-        s = sl_fail(SL_EIO, "%s: cannot write: %s", path, v.err ? strerror(v.err) : "libsndfile refused to create it");
-    } else {
-        /* We quantise ourselves rather than hand libsndfile floats: without SFC_SET_CLIPPING it
-         * scales by 32767 and lets 1.2 wrap around to -0.8, and with it libsndfile before 1.2.3
-         * rounds toward minus infinity (its issue #362). Clamped to [-1, 1], scaled by 32768 (the
-         * reader divides by 32768, so a round trip is within half a step), rounded to nearest,
-         * +1.0 saturating at 32767. Clipping stays on for any conversion libsndfile still does. */
-        sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
-        short block[BLOCK_FRAMES];
-        for (size_t i = 0; i < n && s == SL_OK; i += BLOCK_FRAMES) {
-            size_t k = n - i < BLOCK_FRAMES ? n - i : BLOCK_FRAMES;
-            for (size_t j = 0; j < k; j++) {
-                float c = x[i + j] > 1.0f ? 1.0f : x[i + j] < -1.0f ? -1.0f : x[i + j];
-                long q = lrintf(c * 32768.0f);
-                block[j] = (short)(q > 32767 ? 32767 : q);
-            }
-            if (sf_writef_short(sf, block, (sf_count_t)k) != (sf_count_t)k)
-                s = sl_fail(SL_EIO, "%s: write error: %s", path, v.err ? strerror(v.err) : sf_strerror(sf));
-        }
-        /* sf_close writes the final header lengths */
-        if (sf_close(sf) != 0 && s == SL_OK)
-            s = sl_fail(SL_EIO, "%s: write error: %s", path, v.err ? strerror(v.err) : "closing failed");
-        if (s == SL_OK && v.err) s = sl_fail(SL_EIO, "%s: write error: %s", path, strerror(v.err));
-    }
-    if (s == SL_OK && fsync(v.fd) != 0) s = sl_fail(SL_EIO, "%s: cannot sync: %s", path, strerror(errno));
-    if (close(v.fd) != 0 && s == SL_OK) s = sl_fail(SL_EIO, "%s: write error: %s", path, strerror(errno));
-    if (s == SL_OK && rename(tmp, path) != 0) s = sl_fail(SL_EIO, "%s: cannot write: %s", path, strerror(errno));
-    if (s == SL_OK)
-        sync_folder(path);
-    else
-        unlink(tmp);
-    free(tmp);
-    return s;
+    return sl_wav_writer_commit(w);
 }

@@ -4,15 +4,11 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "augment/augment_internal.h"
 #include "sigloop/audio.h"
@@ -205,148 +201,6 @@ static sl_status noise_chunk(noise_src *ns, float *out)
     return noise_block(ns, ++ns->next_index, ns->next);
 }
 
-/* ---- the WAV file, written as it is made --------------------------------------------------- */
-
-typedef struct {
-    int fd;
-    int err; /* the first errno of a write, for the message */
-} vio_file;
-
-static sf_count_t vio_filelen(void *user)
-{
-    vio_file *v = user;
-    struct stat sb;
-    if (fstat(v->fd, &sb) != 0) {
-        if (!v->err) v->err = errno;
-        return -1;
-    }
-    return (sf_count_t)sb.st_size;
-}
-
-static sf_count_t vio_seek(sf_count_t offset, int whence, void *user)
-{
-    vio_file *v = user;
-    off_t r = lseek(v->fd, (off_t)offset, whence);
-    if (r < 0 && !v->err) v->err = errno;
-    return (sf_count_t)r;
-}
-
-static sf_count_t vio_tell(void *user)
-{
-    vio_file *v = user;
-    return (sf_count_t)lseek(v->fd, 0, SEEK_CUR);
-}
-
-static sf_count_t vio_read(void *ptr, sf_count_t count, void *user)
-{
-    vio_file *v = user;
-    sf_count_t done = 0;
-    while (done < count) {
-        ssize_t r = read(v->fd, (char *)ptr + done, (size_t)(count - done));
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0 && !v->err) v->err = errno;
-        if (r <= 0) break;
-        done += r;
-    }
-    return done;
-}
-
-static sf_count_t vio_write(const void *ptr, sf_count_t count, void *user)
-{
-    vio_file *v = user;
-    sf_count_t done = 0;
-    while (done < count) {
-        ssize_t r = write(v->fd, (const char *)ptr + done, (size_t)(count - done));
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0 && !v->err) v->err = errno;
-        if (r <= 0) break;
-        done += r;
-    }
-    return done;
-}
-
-typedef struct {
-    const char *path;
-    char *tmp;  /* "<path>.tmp.<pid>" */
-    vio_file v;
-    SNDFILE *sf;
-} wav_out;
-
-static sl_status wav_open(wav_out *w, const char *path, double rate)
-{
-    memset(w, 0, sizeof *w);
-    w->path = path;
-    w->v.fd = -1;
-    size_t len = strlen(path) + 32;
-    if (!(w->tmp = malloc(len))) return sl_fail(SL_ENOMEM, "out of memory");
-    snprintf(w->tmp, len, "%s.tmp.%ld", path, (long)getpid());
-    w->v.fd = open(w->tmp, O_RDWR | O_CREAT | O_TRUNC, 0666);
-    if (w->v.fd < 0) return sl_fail(SL_EIO, "%s: cannot write: %s", path, strerror(errno));
-    SF_INFO sfi = {.samplerate = (int)lround(rate), .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
-    SF_VIRTUAL_IO io = {vio_filelen, vio_seek, vio_read, vio_write, vio_tell};
-    w->sf = sf_open_virtual(&io, SFM_WRITE, &sfi, &w->v);
-    if (!w->sf)
-        return sl_fail(SL_EIO, "%s: cannot write: %s", path,
-                       w->v.err ? strerror(w->v.err) : "libsndfile refused to create it");
-    /* quantised here (as sl_audio_write_wav does); clipping on for anything libsndfile converts */
-    sf_command(w->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
-    return SL_OK;
-}
-
-static sl_status wav_write(wav_out *w, const short *q, size_t n)
-{
-    if (sf_writef_short(w->sf, q, (sf_count_t)n) != (sf_count_t)n)
-        return sl_fail(SL_EIO, "%s: write error: %s", w->path, w->v.err ? strerror(w->v.err) : sf_strerror(w->sf));
-    return SL_OK;
-}
-
-/* Closes (the header gets its lengths), fsyncs; the file stays under its temporary name. */
-static sl_status wav_finish(wav_out *w)
-{
-    sl_status s = SL_OK;
-    if (sf_close(w->sf) != 0)
-        s = sl_fail(SL_EIO, "%s: write error: %s", w->path, w->v.err ? strerror(w->v.err) : "closing failed");
-    w->sf = NULL;
-    if (s == SL_OK && w->v.err) s = sl_fail(SL_EIO, "%s: write error: %s", w->path, strerror(w->v.err));
-    if (s == SL_OK && fsync(w->v.fd) != 0) s = sl_fail(SL_EIO, "%s: cannot sync: %s", w->path, strerror(errno));
-    if (close(w->v.fd) != 0 && s == SL_OK) s = sl_fail(SL_EIO, "%s: write error: %s", w->path, strerror(errno));
-    w->v.fd = -1;
-    return s;
-}
-
-/* fsyncs the folder holding path, so the rename survives a crash (best effort) */
-static void sync_folder(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-    if (!dir) return;
-    int fd = open(dir, O_RDONLY);
-    free(dir);
-    if (fd < 0) return;
-    (void)fsync(fd);
-    close(fd);
-}
-
-static sl_status wav_commit(wav_out *w)
-{
-    if (rename(w->tmp, w->path) != 0) return sl_fail(SL_EIO, "%s: cannot write: %s", w->path, strerror(errno));
-    sync_folder(w->path);
-    free(w->tmp);
-    w->tmp = NULL;
-    return SL_OK;
-}
-
-/* Removes what is left of an unfinished file; safe after any step. */
-static void wav_abort(wav_out *w)
-{
-    if (w->sf) sf_close(w->sf);
-    if (w->v.fd >= 0) close(w->v.fd);
-    if (w->tmp) unlink(w->tmp);
-    free(w->tmp);
-    memset(w, 0, sizeof *w);
-    w->v.fd = -1;
-}
-
 /* ---- the truth ------------------------------------------------------------------------------ */
 
 static void csv_cell(FILE *f, const char *s)
@@ -486,14 +340,13 @@ static sl_status write_truth(sl_afile *f, const sl_dataset *ds, const size_t *id
 }
 
 /* Makes the stream chunk by chunk into w: noise at gain g, the events' clips added, clipped and
- * quantised. */
+ * handed to the writer (which clamps and quantises). */
 static sl_status render(const sl_config *cfg, const sl_dataset *ds, const size_t *idx, const size_t *lens,
-                        const event *ev, size_t n_ev, uint64_t total, noise_src *ns, double g, wav_out *w,
+                        const event *ev, size_t n_ev, uint64_t total, noise_src *ns, double g, sl_wav_writer *w,
                         uint64_t *clipped)
 {
     float *chunk = malloc(HOP * sizeof *chunk);
-    short *q = malloc(HOP * sizeof *q);
-    sl_status s = chunk && q ? SL_OK : sl_fail(SL_ENOMEM, "out of memory");
+    sl_status s = chunk ? SL_OK : sl_fail(SL_ENOMEM, "out of memory");
     sl_signal clip = {0};
     int loaded = 0;
     size_t e = 0;
@@ -525,18 +378,11 @@ static sl_status render(const sl_config *cfg, const sl_dataset *ds, const size_t
             e++;
         }
         if (s != SL_OK) break;
-        for (size_t t = 0; t < n; t++) {
-            float x = chunk[t];
-            if (x > 1.0f || x < -1.0f) (*clipped)++;
-            float c = x > 1.0f ? 1.0f : x < -1.0f ? -1.0f : x;
-            long v = lrintf(c * 32768.0f);
-            q[t] = (short)(v > 32767 ? 32767 : v);
-        }
-        s = wav_write(w, q, n);
+        for (size_t t = 0; t < n; t++) *clipped += chunk[t] > 1.0f || chunk[t] < -1.0f;
+        s = sl_wav_writer_write(w, chunk, n); /* clamped to [-1, 1] and rounded there */
     }
     sl_signal_free(&clip);
     free(chunk);
-    free(q);
     return s;
 }
 
@@ -570,9 +416,8 @@ sl_status sl_synth_stream(const sl_config *cfg, const sl_dataset *ds, const sl_s
 
     noise_src ns;
     memset(&ns, 0, sizeof ns);
-    wav_out w;
+    sl_wav_writer *w = NULL;
     memset(&w, 0, sizeof w);
-    w.v.fd = -1;
     sl_afile *truth = NULL;
     event *ev = NULL;
     size_t n_ev = 0;
@@ -585,19 +430,22 @@ sl_status sl_synth_stream(const sl_config *cfg, const sl_dataset *ds, const sl_s
     if (s == SL_OK) s = plan_events(o, rate, total, lens, nc, &ev, &n_ev);
     if (s == SL_OK) s = sl_afile_open(&truth, csv_path);
     if (s == SL_OK) s = write_truth(truth, ds, idx, lens, ev, n_ev, rate);
-    if (s == SL_OK) s = wav_open(&w, wav_path, rate);
+    if (s == SL_OK) s = sl_wav_writer_open(&w, wav_path, rate);
     const double noise_ms = power / pow(10.0, o->snr_db / 10.0);
-    if (s == SL_OK) s = render(cfg, ds, idx, lens, ev, n_ev, total, &ns, sqrt(noise_ms / ns.ms), &w,
+    if (s == SL_OK) s = render(cfg, ds, idx, lens, ev, n_ev, total, &ns, sqrt(noise_ms / ns.ms), w,
                                &res.clipped);
-    if (s == SL_OK) s = wav_finish(&w);
+    if (s == SL_OK) s = sl_wav_writer_finish(w);
     /* the truth first, then the stream under its name */
     if (s == SL_OK) {
         s = sl_afile_commit(truth);
         truth = NULL;
     }
-    if (s == SL_OK) s = wav_commit(&w);
+    if (s == SL_OK) {
+        s = sl_wav_writer_commit(w);
+        w = NULL;
+    }
     sl_afile_abort(truth);
-    wav_abort(&w);
+    sl_wav_writer_abort(w);
     noise_free(&ns);
     free(ev);
     free(idx);
