@@ -14,7 +14,7 @@
 
 static const char help[] =
     "usage: sigloop detect RUN FILE [--json] [--truth FILE.csv] [--svg FILE] [--view A:B] [--scores FILE]\n"
-    "                      [--config FILE] [--set post.KEY=VALUE ...] [-j N] [-q]\n"
+    "                      [--config FILE] [--set post.KEY=VALUE ...] [--lag S] [-j N] [-q]\n"
     "\n"
     "Step 8: slides RUN's front end and model over FILE (a recording of any length, read in pieces:\n"
     "memory does not grow with it; resampled to the model's rate when it has another) every\n"
@@ -28,6 +28,8 @@ static const char help[] =
     "                    thresholds, events (and truth); --svg none writes none\n"
     "  --view A:B        the picture from A to B seconds only (default: the whole stream)\n"
     "  --scores FILE     every decision's probabilities and smoothed scores as CSV\n"
+    "  --lag S           an event starts S seconds after the start of its most confident window\n"
+    "                    (default 0: models trained on words at the start of their window)\n"
     "  --json            the events and the summary as JSON on stdout\n"
     "  -j N              threads for the network (default 1, as on a device)\n"
     "\n"
@@ -167,9 +169,10 @@ int cmd_detect(int argc, char **argv)
         sl_audio_opts ao = {.target_rate = m->cfg.data.sample_rate, .channel = -1, .max_frames = 0};
         s = sl_audio_reader_open(&rd, file, &ao);
     }
-    double seconds = 0;
+    double seconds = 0, file_rate = 0;
     if (s == SL_OK) {
         const sl_audio_info *in = sl_audio_reader_info(rd);
+        file_rate = in->sample_rate;
         seconds = (double)in->frames / in->sample_rate;
         if (seconds < m->cfg.data.duration)
             s = sl_fail(SL_EFORMAT, "%s: %.3f s long, shorter than one window of the model (%g s)", file, seconds,
@@ -263,7 +266,9 @@ int cmd_detect(int argc, char **argv)
             printf("}\n");
         } else {
             if (!cc.quiet) {
-                printf("%s: %.1f s, %zu decisions every %g s (post settings from %s)\n", file, stream_s,
+                char resampled[64] = "";
+                if (file_rate != sr) snprintf(resampled, sizeof resampled, " (resampled from %g Hz)", file_rate);
+                printf("%s%s: %.1f s, %zu decisions every %g s (post settings from %s)\n", file, resampled, stream_s,
                        sl_streamer_decisions(st), pc->hop, from);
                 printf("%9s %9s  %-12s %6s\n", "start", "end", "label", "score");
             }

@@ -79,7 +79,7 @@ awk -v f="$fa" 'BEGIN { exit !(f != "" && f <= 60) }' && pass || fail "calibrate
   2>a16.err && pass || fail "16 kHz stream: $(cat a16.err)"
 "$SIGLOOP" info a16.wav | grep -q '16000 Hz' && pass || fail "a16.wav not at 16 kHz"
 "$SIGLOOP" detect run a16.wav --svg none >d16.txt 2>d16.err && pass || fail "detect at 16 kHz: $(cat d16.err)"
-grep -q "^a16.wav: 120.0 s, 1191 decisions" d16.txt && pass || fail "16 kHz: $(head -1 d16.txt)"
+grep -q "^a16.wav (resampled from 16000 Hz): 120.0 s, 1191 decisions" d16.txt && pass || fail "16 kHz: $(head -1 d16.txt)"
 n16=$(awk '/^ +[0-9.]+ +[0-9.]+  [0-9] /' d16.txt | wc -l)
 [ "$n16" -gt 0 ] && pass || fail "no events in the 16 kHz stream"
 
