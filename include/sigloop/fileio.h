@@ -38,6 +38,10 @@ sl_status sl_read_file(const char *path, size_t max_len, char **data, size_t *le
 /* Creates a folder and its parents (like mkdir -p). */
 sl_status sl_mkdirs(const char *path);
 
+/* Writes s as one CSV cell: as it is, or double-quoted with its quotes doubled when it holds a
+ * comma, a quote or a line break (RFC 4180). */
+void sl_csv_cell(FILE *f, const char *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -45,20 +45,6 @@ int sl_csv_split_line(char *line, char **cells, int max)
     return n;
 }
 
-static void csv_cell(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void flags_text(unsigned flags, char *buf, size_t size)
 {
     static const char *const names[] = {"clipped", "silent", "resampled", "duplicate"};
@@ -78,23 +64,23 @@ sl_status sl_dataset_write_manifest(const sl_dataset *ds, const char *path)
     fputs("path,label,group,split,duration,sample_rate,channels,hash,flags", f);
     for (size_t k = 0; k < ds->n_fields; k++) {
         fputc(',', f);
-        csv_cell(f, ds->field_names[k]);
+        sl_csv_cell(f, ds->field_names[k]);
     }
     fputc('\n', f);
     char flags[64];
     for (size_t i = 0; i < ds->n; i++) {
         const sl_entry *e = &ds->e[i];
-        csv_cell(f, e->path);
+        sl_csv_cell(f, e->path);
         fputc(',', f);
-        csv_cell(f, e->label);
+        sl_csv_cell(f, e->label);
         fputc(',', f);
-        csv_cell(f, e->group);
+        sl_csv_cell(f, e->group);
         flags_text(e->flags, flags, sizeof flags);
         fprintf(f, ",%s,%.6f,%.10g,%d,%s,%s", sl_split_name(e->split), e->duration, e->sample_rate,
                 e->channels, e->hash, flags);
         for (size_t k = 0; k < ds->n_fields; k++) {
             fputc(',', f);
-            csv_cell(f, e->fields[k]);
+            sl_csv_cell(f, e->fields[k]);
         }
         fputc('\n', f);
     }

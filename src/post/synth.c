@@ -203,20 +203,6 @@ static sl_status noise_chunk(noise_src *ns, float *out)
 
 /* ---- the truth ------------------------------------------------------------------------------ */
 
-static void csv_cell(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 /* ---- the stream ----------------------------------------------------------------------------- */
 
 typedef struct {
@@ -331,9 +317,9 @@ static sl_status write_truth(sl_afile *f, const sl_dataset *ds, const size_t *id
     for (size_t i = 0; i < n; i++) {
         const sl_entry *e = sl_dataset_entry(ds, idx[ev[i].clip]);
         fprintf(out, "%.3f,%.3f,", (double)ev[i].start / rate, (double)(ev[i].start + lens[ev[i].clip]) / rate);
-        csv_cell(out, e->label);
+        sl_csv_cell(out, e->label);
         fputc(',', out);
-        csv_cell(out, e->path);
+        sl_csv_cell(out, e->path);
         fputc('\n', out);
     }
     return ferror(out) ? sl_fail(SL_EIO, "truth: write error") : SL_OK;

@@ -16,6 +16,28 @@ static int parse_time(const char *s, double *v)
     return end != s && *end == '\0' && errno == 0 && isfinite(*v);
 }
 
+/* The next cell of a CSV line at *p (RFC 4180: a quoted cell may hold commas and doubled
+ * quotes), unquoted in place; *p moves past its comma, or becomes NULL after the last cell. */
+static char *csv_next(char **p)
+{
+    char *r = *p, *w = *p, *cell = *p;
+    if (*r == '"') {
+        for (r++; *r; r++) {
+            if (*r == '"' && r[1] == '"') *w++ = *r++;
+            else if (*r == '"') {
+                r++;
+                break;
+            } else *w++ = *r;
+        }
+        while (*r && *r != ',') r++; /* anything after the closing quote is dropped */
+    } else {
+        while (*r && *r != ',') *w++ = *r++;
+    }
+    *p = *r == ',' ? r + 1 : NULL;
+    *w = '\0';
+    return cell;
+}
+
 sl_status sl_truth_read(const char *path, const char *const *labels, size_t classes, sl_truth_event **out,
                         size_t *n_out)
 {
@@ -41,19 +63,12 @@ sl_status sl_truth_read(const char *path, const char *const *labels, size_t clas
             continue;
         }
         if (len == 0) continue;
-        char *cell[3] = {line, NULL, NULL};
-        for (int c = 1; c < 3; c++) {
-            char *comma = strchr(cell[c - 1], ',');
-            if (!comma) break;
-            *comma = '\0';
-            cell[c] = comma + 1;
-        }
+        char *cell[3] = {NULL, NULL, NULL}, *p = line;
+        for (int c = 0; c < 3 && p; c++) cell[c] = csv_next(&p);
         if (!cell[2]) {
             s = sl_fail(SL_EFORMAT, "%s:%zu: expected start,end,label", path, line_no);
             break;
         }
-        char *extra = strchr(cell[2], ',');
-        if (extra) *extra = '\0';
         double t0, t1;
         if (!parse_time(cell[0], &t0) || !parse_time(cell[1], &t1)) {
             s = sl_fail(SL_EFORMAT, "%s:%zu: start '%s' and end '%s' must be numbers of seconds", path, line_no,

@@ -376,16 +376,22 @@ static void expect_truth_error(const char *text, const char *want)
 static void test_truth(void **state)
 {
     (void)state;
-    const char *path = write_tmp("truth.csv", "start,end,label,file\n1.000,1.500,yes,a.wav\n2.0,2.25,no,b.wav\n"
-                                              "3,3.5,maybe,c.wav\n");
+    const char *path = write_tmp("truth.csv", "start,end,label,file\n1.000,1.500,yes,a.wav\n2.0,2.25,\"no\",\"b,1.wav\"\n"
+                                              "3,3.5,maybe,c.wav\n3.5,4,\"y,\"\"es\"\"\",d.wav\n");
     sl_truth_event *t;
     size_t n;
     assert_int_equal(sl_truth_read(path, LABELS3, 3, &t, &n), SL_OK);
-    assert_int_equal(n, 3);
+    assert_int_equal(n, 4);
     assert_float_equal(t[1].start, 2.0, 0);
     assert_float_equal(t[1].end, 2.25, 0);
     assert_int_equal(t[0].label, 1);
+    assert_int_equal(t[1].label, 2);  /* quoted */
     assert_int_equal(t[2].label, -1);
+    free(t);
+    /* a quoted label with a comma and quotes in it is read whole */
+    static const char *const odd[] = {"bg", "y,\"es\""};
+    assert_int_equal(sl_truth_read(path, odd, 2, &t, &n), SL_OK);
+    assert_int_equal(t[3].label, 1);
     free(t);
     expect_truth_error("start,end,label\n1,2,yes\n1.5,2.5,no\n", "bad.csv:3: the event at 1.5 s overlaps the one before");
     expect_truth_error("start,end,label\n3,4,yes\n1,2,no\n", "bad.csv:3: the event at 1 s comes before the one before");
