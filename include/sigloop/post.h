@@ -106,10 +106,9 @@ typedef struct {
     int label;              /* class index in the model's labels; -1: not one of them */
 } sl_truth_event;
 
-/* Reads a truth CSV (header "start,end,label" and optional further columns, cells quoted as RFC
- * 4180 allows; one row per event,
- * seconds). Errors name the file and line: a negative or non-numeric time, end before start,
- * events that overlap or are out of order, an empty file. A label that is not a model class is
+/* Reads a truth CSV (header "start,end,label" and optional further columns, cells quoted as
+ * RFC 4180 allows; one row per event, seconds). Errors name the file and line: a negative or
+ * non-numeric time, end before start, events that overlap or are out of order, an empty file. A label that is not a model class is
  * kept as -1 (counted as a miss when not detected). *out: caller frees. */
 sl_status sl_truth_read(const char *path, const char *const *labels, size_t classes, sl_truth_event **out,
                         size_t *n);
