@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 
+#include "sigloop/audio.h"
 #include "sigloop/base.h"
 #include "sigloop/config.h"
 #include "sigloop/model.h"
@@ -93,6 +94,16 @@ void sl_streamer_free(sl_streamer *s); /* NULL-safe */
 sl_status sl_streamer_push(sl_streamer *s, const float *x, size_t n);
 /* Ends the stream: the active event, if any, is reported. */
 sl_status sl_streamer_finish(sl_streamer *s);
+/* Opens the recording at path for m: read in pieces (sl_audio_reader), mixed to mono and resampled
+ * to the model's data.sample_rate; refused, naming the file, when it is shorter than one window.
+ * *seconds: its length. */
+sl_status sl_streamer_open_file(const sl_model *m, const char *path, sl_audio_reader **rd, double *seconds);
+/* Events as they come, in a growing array (caller frees ev). */
+typedef struct {
+    sl_event *ev;
+    size_t n, cap;
+} sl_event_list;
+sl_status sl_event_list_push(sl_event_list *l, const sl_event *e);
 /* Samples of one window and between decisions; decisions so far; the detector. */
 size_t sl_streamer_window(const sl_streamer *s);
 size_t sl_streamer_hop(const sl_streamer *s);

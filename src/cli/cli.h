@@ -51,6 +51,11 @@ typedef struct {
 int cli_parse_with(int argc, char **argv, cli_common *c, const char *help, int *done, const cli_option *opts,
                    size_t n_opts);
 
+/* cli_parse_with for commands with several positionals: the first is c->config, the others
+ * (up to max_extra) go to extra in order; options' values are never taken for positionals. */
+int cli_parse_positionals(int argc, char **argv, cli_common *c, const char *help, int *done, const cli_option *opts,
+                          size_t n_opts, const char **extra, size_t max_extra, size_t *n_extra);
+
 /* 1234567 -> "1,234,567" */
 void cli_group_digits(char *buf, size_t size, size_t v);
 /* "16 x 98", "1 x 40 x 98" */

@@ -89,29 +89,15 @@ static const char compare_help[] =
 
 int cmd_compare(int argc, char **argv)
 {
-    /* the runs are positional: the first through cli_parse_common, the rest taken out first */
+    /* the runs are positional: the first as cli_parse_common's CONFIG, the others after it */
     const char *runs[64];
     size_t n = 0;
-    char *rest[256];
-    int n_rest = 0, after_first = 0;
-    for (int i = 0; i < argc && n_rest < 255; i++) {
-        int value_next = i > 0 && (strcmp(argv[i - 1], "-o") == 0 || strcmp(argv[i - 1], "--out") == 0 ||
-                                   strcmp(argv[i - 1], "-j") == 0 || strcmp(argv[i - 1], "--threads") == 0);
-        if (i > 0 && argv[i][0] != '-' && !value_next) {
-            if (n == 64) {
-                cli_error("compare: at most 64 runs");
-                return CLI_USAGE;
-            }
-            runs[n++] = argv[i];
-            if (after_first) continue; /* only the first goes on, as cli_parse_common's CONFIG */
-            after_first = 1;
-        }
-        rest[n_rest++] = argv[i];
-    }
     cli_common c;
     int done;
-    int rc = cli_parse_common(n_rest, rest, &c, compare_help, &done);
+    int rc = cli_parse_positionals(argc, argv, &c, compare_help, &done, NULL, 0, runs + 1, 63, &n);
     if (rc != CLI_OK || done) return rc;
+    runs[0] = c.config;
+    n++;
     if (n < 2) {
         cli_error("compare needs at least two runs (see --help)");
         return CLI_USAGE;

@@ -39,8 +39,7 @@ typedef struct {
     const sl_model *m;
     sl_timeline *tl;
     FILE *scores;
-    sl_event *ev;
-    size_t n_ev, cap_ev;
+    sl_event_list events;
     double lag;
 } detect_ctx;
 
@@ -60,15 +59,7 @@ static sl_status on_decision(void *vctx, const sl_decision *d)
 static sl_status on_event(void *vctx, const sl_event *e)
 {
     detect_ctx *c = vctx;
-    if (c->n_ev == c->cap_ev) {
-        size_t nc = c->cap_ev ? 2 * c->cap_ev : 256;
-        sl_event *t = realloc(c->ev, nc * sizeof *t);
-        if (!t) return sl_fail(SL_ENOMEM, "out of memory");
-        c->ev = t;
-        c->cap_ev = nc;
-    }
-    c->ev[c->n_ev++] = *e;
-    return SL_OK;
+    return sl_event_list_push(&c->events, e);
 }
 
 /* The post: settings: --config, else RUN/detect.yaml, else RUN/config.yaml, with --set. */
@@ -97,31 +88,12 @@ int cmd_detect(int argc, char **argv)
                *view = NULL;
     cli_option own[] = {{"--truth", NULL, &truth_path}, {"--svg", NULL, &svg_opt}, {"--scores", NULL, &scores_path},
                         {"--config", NULL, &config}, {"--lag", NULL, &lag_text}, {"--view", NULL, &view}};
-    /* RUN and FILE: the second positional is taken out before the common parser, which takes one */
+    /* RUN and FILE */
     const char *file = NULL;
-    char **args = malloc((size_t)(argc + 1) * sizeof *args);
-    if (!args) {
-        cli_error("out of memory");
-        return CLI_FAIL;
-    }
-    int nargs = 0, positional = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        int takes_value = strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0 || strcmp(a, "--set") == 0 ||
-                          strcmp(a, "-j") == 0 || strcmp(a, "--threads") == 0;
-        for (size_t k = 0; k < sizeof own / sizeof *own; k++) takes_value |= own[k].value && strcmp(a, own[k].name) == 0;
-        if (i > 0 && a[0] != '-' && positional++ == 1) {
-            file = a;
-            continue;
-        }
-        args[nargs++] = argv[i];
-        if (i > 0 && takes_value && i + 1 < argc) args[nargs++] = argv[++i];
-    }
-    args[nargs] = NULL;
+    size_t n_extra = 0;
     cli_common cc;
     int done = 0;
-    int rc = cli_parse_with(nargs, args, &cc, help, &done, own, sizeof own / sizeof *own);
-    free(args);
+    int rc = cli_parse_positionals(argc, argv, &cc, help, &done, own, sizeof own / sizeof *own, &file, 1, &n_extra);
     if (rc != CLI_OK || done) return rc;
     const char *run = cc.config;
     if (!file) {
@@ -165,19 +137,9 @@ int cmd_detect(int argc, char **argv)
         s = post_settings(run, config, &cc, &pcfg, from, sizeof from);
         have_pcfg = s == SL_OK;
     }
-    if (s == SL_OK) {
-        sl_audio_opts ao = {.target_rate = m->cfg.data.sample_rate, .channel = -1, .max_frames = 0};
-        s = sl_audio_reader_open(&rd, file, &ao);
-    }
     double seconds = 0, file_rate = 0;
-    if (s == SL_OK) {
-        const sl_audio_info *in = sl_audio_reader_info(rd);
-        file_rate = in->sample_rate;
-        seconds = (double)in->frames / in->sample_rate;
-        if (seconds < m->cfg.data.duration)
-            s = sl_fail(SL_EFORMAT, "%s: %.3f s long, shorter than one window of the model (%g s)", file, seconds,
-                        m->cfg.data.duration);
-    }
+    if (s == SL_OK) s = sl_streamer_open_file(m, file, &rd, &seconds);
+    if (s == SL_OK) file_rate = sl_audio_reader_info(rd)->sample_rate;
     if (s == SL_OK && truth_path)
         s = sl_truth_read(truth_path, (const char *const *)m->labels, m->classes, &truth, &n_truth);
     if (s == SL_OK && !(svg_opt && strcmp(svg_opt, "none") == 0)) {
@@ -227,16 +189,16 @@ int cmd_detect(int argc, char **argv)
     double elapsed = now() - t_start;
     double sr = m ? m->cfg.data.sample_rate : 1, stream_s = (double)n_samples / sr;
     sl_match_result mr;
-    if (s == SL_OK && truth) s = sl_match_events(ctx.ev, ctx.n_ev, truth, n_truth, 0.25, stream_s, &mr);
+    if (s == SL_OK && truth) s = sl_match_events(ctx.events.ev, ctx.events.n, truth, n_truth, 0.25, stream_s, &mr);
     if (s == SL_OK && ctx.tl) {
         char title[512];
         const char *base = strrchr(file, '/');
-        int k = snprintf(title, sizeof title, "%s: %zu events in %.1f s", base ? base + 1 : file, ctx.n_ev, stream_s);
+        int k = snprintf(title, sizeof title, "%s: %zu events in %.1f s", base ? base + 1 : file, ctx.events.n, stream_s);
         if (view && k > 0 && (size_t)k < sizeof title)
             snprintf(title + k, sizeof title - (size_t)k, " (%g to %g s shown)", view_a, view_b);
         const sl_detector *d = sl_streamer_detector(st);
         s = sl_timeline_svg(ctx.tl, &svg, title, (const char *const *)m->labels, sl_detector_thresholds(d),
-                            sl_detector_mask(d), ctx.ev, ctx.n_ev, truth, n_truth);
+                            sl_detector_mask(d), ctx.events.ev, ctx.events.n, truth, n_truth);
         if (s == SL_OK) s = sl_write_file_atomic(svg_path, svg.s, svg.len);
     }
     if (ctx.scores && fclose(ctx.scores) != 0 && s == SL_OK) s = sl_fail(SL_EIO, "%s: write error", scores_path);
@@ -252,11 +214,11 @@ int cmd_detect(int argc, char **argv)
                    " \"post_from\": ", stream_s, sl_streamer_decisions(st), pc->hop, elapsed, speed);
             cli_json_string(stdout, from);
             printf(",\n \"events\": [");
-            for (size_t i = 0; i < ctx.n_ev; i++) {
-                printf("%s\n  {\"start\": %.3f, \"end\": %.3f, \"label\": ", i ? "," : "", ctx.ev[i].start,
-                       ctx.ev[i].end);
-                cli_json_string(stdout, m->labels[ctx.ev[i].label]);
-                printf(", \"score\": %.4f}", ctx.ev[i].score);
+            for (size_t i = 0; i < ctx.events.n; i++) {
+                printf("%s\n  {\"start\": %.3f, \"end\": %.3f, \"label\": ", i ? "," : "", ctx.events.ev[i].start,
+                       ctx.events.ev[i].end);
+                cli_json_string(stdout, m->labels[ctx.events.ev[i].label]);
+                printf(", \"score\": %.4f}", ctx.events.ev[i].score);
             }
             printf("]");
             if (truth)
@@ -272,11 +234,11 @@ int cmd_detect(int argc, char **argv)
                        sl_streamer_decisions(st), pc->hop, from);
                 printf("%9s %9s  %-12s %6s\n", "start", "end", "label", "score");
             }
-            for (size_t i = 0; i < ctx.n_ev; i++)
-                printf("%9.2f %9.2f  %-12s %6.3f\n", ctx.ev[i].start, ctx.ev[i].end, m->labels[ctx.ev[i].label],
-                       ctx.ev[i].score);
+            for (size_t i = 0; i < ctx.events.n; i++)
+                printf("%9.2f %9.2f  %-12s %6.3f\n", ctx.events.ev[i].start, ctx.events.ev[i].end, m->labels[ctx.events.ev[i].label],
+                       ctx.events.ev[i].score);
             printf("%zu events in %.1f s of signal; %.2f s here (%.0fx real time on %d thread%s, %.2f s of it "
-                   "reading)\n", ctx.n_ev, stream_s, elapsed, speed, cc.threads > 0 ? cc.threads : 1,
+                   "reading)\n", ctx.events.n, stream_s, elapsed, speed, cc.threads > 0 ? cc.threads : 1,
                    cc.threads > 1 ? "s" : "", t_read);
             if (truth)
                 printf("truth %s: %zu events; found %zu (recall %.1f %%), %zu false alarms (%zu of them the wrong "
@@ -288,7 +250,7 @@ int cmd_detect(int argc, char **argv)
     if (ctx.scores) fclose(ctx.scores);
     sl_text_free(&svg);
     free(buf);
-    free(ctx.ev);
+    free(ctx.events.ev);
     free(truth);
     sl_timeline_free(ctx.tl);
     sl_streamer_free(st);

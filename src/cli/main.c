@@ -146,6 +146,33 @@ int cli_parse_with(int argc, char **argv, cli_common *c, const char *help, int *
     return cli_parse_common(n_rest, rest, c, help, done);
 }
 
+int cli_parse_positionals(int argc, char **argv, cli_common *c, const char *help, int *done, const cli_option *opts,
+                          size_t n_opts, const char **extra, size_t max_extra, size_t *n_extra)
+{
+    static const char *const common_values[] = {"-o", "--out", "--set", "-j", "--threads"};
+    char *rest[256];
+    int n_rest = 0, first = 0;
+    *n_extra = 0;
+    for (int i = 0; i < argc && n_rest < 255; i++) {
+        const char *a = argv[i];
+        int takes_value = 0;
+        for (size_t k = 0; k < sizeof common_values / sizeof *common_values; k++)
+            takes_value |= strcmp(a, common_values[k]) == 0;
+        for (size_t k = 0; k < n_opts; k++) takes_value |= opts[k].value && strcmp(a, opts[k].name) == 0;
+        if (i > 0 && a[0] != '-' && first++) { /* the first positional goes on, as CONFIG */
+            if (*n_extra == max_extra) {
+                cli_error("unexpected argument '%s' (at most %zu after the first; see --help)", a, max_extra);
+                return CLI_USAGE;
+            }
+            extra[(*n_extra)++] = a;
+            continue;
+        }
+        rest[n_rest++] = argv[i];
+        if (i > 0 && takes_value && i + 1 < argc && n_rest < 255) rest[n_rest++] = argv[++i];
+    }
+    return cli_parse_with(n_rest, rest, c, help, done, opts, n_opts);
+}
+
 void cli_group_digits(char *buf, size_t size, size_t v)
 {
     char tmp[32];

@@ -47,16 +47,9 @@ sl_status sl_scores_of_file(const sl_model *m, const sl_post_config *pc, const c
     sl_streamer *st = NULL;
     sl_audio_reader *rd = NULL;
     float *buf = malloc(4096 * sizeof *buf);
-    sl_audio_opts ao = {.target_rate = m->cfg.data.sample_rate, .channel = -1, .max_frames = 0};
     sl_status s = buf ? SL_OK : sl_fail(SL_ENOMEM, "out of memory");
-    if (s == SL_OK) s = sl_audio_reader_open(&rd, path, &ao);
-    if (s == SL_OK) {
-        const sl_audio_info *in = sl_audio_reader_info(rd);
-        double sec = (double)in->frames / in->sample_rate;
-        if (sec < m->cfg.data.duration)
-            s = sl_fail(SL_EFORMAT, "%s: %.3f s long, shorter than one window of the model (%g s)", path, sec,
-                        m->cfg.data.duration);
-    }
+    double sec;
+    if (s == SL_OK) s = sl_streamer_open_file(m, path, &rd, &sec);
     if (s == SL_OK) s = sl_streamer_new(&st, m, pc, &so);
     size_t total = 0;
     while (s == SL_OK) {
@@ -74,27 +67,9 @@ sl_status sl_scores_of_file(const sl_model *m, const sl_post_config *pc, const c
     return s;
 }
 
-typedef struct {
-    sl_event *ev;
-    size_t n, cap;
-} event_list;
-
-static sl_status push_event(event_list *l, const sl_event *e)
-{
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? 2 * l->cap : 256;
-        sl_event *t = realloc(l->ev, nc * sizeof *t);
-        if (!t) return sl_fail(SL_ENOMEM, "out of memory");
-        l->ev = t;
-        l->cap = nc;
-    }
-    l->ev[l->n++] = *e;
-    return SL_OK;
-}
-
 /* The detector with pc over recorded scores, into l (its events replace what it held). */
 static sl_status detect_into(const sl_scores *sc, const sl_post_config *pc, const char *const *labels, double lag,
-                             event_list *l)
+                             sl_event_list *l)
 {
     sl_detector *d;
     SL_TRY(sl_detector_new(&d, pc, labels, sc->classes, sc->hop, sc->window, lag));
@@ -102,8 +77,8 @@ static sl_status detect_into(const sl_scores *sc, const sl_post_config *pc, cons
     sl_status s = SL_OK;
     sl_event e;
     for (size_t k = 0; k < sc->n && s == SL_OK; k++)
-        if (sl_detector_push(d, sc->prob + k * sc->classes, &e)) s = push_event(l, &e);
-    if (s == SL_OK && sl_detector_flush(d, &e)) s = push_event(l, &e);
+        if (sl_detector_push(d, sc->prob + k * sc->classes, &e)) s = sl_event_list_push(l, &e);
+    if (s == SL_OK && sl_detector_flush(d, &e)) s = sl_event_list_push(l, &e);
     sl_detector_free(d);
     return s;
 }
@@ -111,7 +86,7 @@ static sl_status detect_into(const sl_scores *sc, const sl_post_config *pc, cons
 sl_status sl_detect_scores(const sl_scores *sc, const sl_post_config *pc, const char *const *labels, double lag,
                            sl_event **ev, size_t *n)
 {
-    event_list l = {0};
+    sl_event_list l = {0};
     sl_status s = detect_into(sc, pc, labels, lag, &l);
     if (s != SL_OK) {
         free(l.ev);
@@ -141,7 +116,7 @@ sl_status sl_calibrate(const sl_scores *sc, const sl_post_config *base, const ch
     sl_post_config pc = *base;
     pc.thresholds.n = 0; /* one threshold for every class */
     pc.smoothing = SL_SMOOTH_MEAN;
-    event_list l = {0};
+    sl_event_list l = {0};
     sl_status s = SL_OK;
     for (size_t a = 0; a < na && s == SL_OK; a++)
         for (size_t u = 0; u < ns && s == SL_OK; u++)

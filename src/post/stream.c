@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sigloop/audio.h"
 #include "sigloop/dsp.h"
 #include "sigloop/features.h"
 #include "sigloop/nn.h"
@@ -199,5 +200,35 @@ sl_status sl_streamer_finish(sl_streamer *s)
 {
     sl_event ev;
     if (sl_detector_flush(s->det, &ev) && s->opts.on_event) SL_TRY(s->opts.on_event(s->opts.ctx, &ev));
+    return SL_OK;
+}
+
+sl_status sl_streamer_open_file(const sl_model *m, const char *path, sl_audio_reader **rd, double *seconds)
+{
+    *seconds = 0;
+    sl_audio_opts ao = {.target_rate = m->cfg.data.sample_rate, .channel = -1, .max_frames = 0};
+    SL_TRY(sl_audio_reader_open(rd, path, &ao));
+    const sl_audio_info *in = sl_audio_reader_info(*rd);
+    double sec = (double)in->frames / in->sample_rate;
+    if (sec < m->cfg.data.duration) {
+        sl_audio_reader_close(*rd);
+        *rd = NULL;
+        return sl_fail(SL_EFORMAT, "%s: %.3f s long, shorter than one window of the model (%g s)", path, sec,
+                       m->cfg.data.duration);
+    }
+    *seconds = sec;
+    return SL_OK;
+}
+
+sl_status sl_event_list_push(sl_event_list *l, const sl_event *e)
+{
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? 2 * l->cap : 256;
+        sl_event *t = realloc(l->ev, nc * sizeof *t);
+        if (!t) return sl_fail(SL_ENOMEM, "out of memory");
+        l->ev = t;
+        l->cap = nc;
+    }
+    l->ev[l->n++] = *e;
     return SL_OK;
 }
